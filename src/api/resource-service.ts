@@ -1,0 +1,131 @@
+import type { Resource } from '@medplum/fhirtypes';
+import { ApiError } from '../errors.js';
+import type { FhirRepository, RequestContext, ResourceVersion } from '../fhir/repository.js';
+import type { FhirSearch, SearchPage } from '../fhir/search/service.js';
+import { isFhirId } from '../ids.js';
+import type { CompiledResource, FhirObject, Json } from './simplified-resource.js';
+
+export type Simplified = Record<string, Json | undefined>;
+
+export interface ListResult {
+  data: Simplified[];
+  total?: number;
+  cursor: string | null;
+  hasMore: boolean;
+}
+
+const DEFAULT_COUNT = 20;
+const MAX_COUNT = 100;
+/** Include values as the SDK validates them: Type or Type:param. */
+const INCLUDE_VALUE = /^[A-Za-z]+(?::[A-Za-z]+)?$/;
+
+/**
+ * The simplified API on top of the FHIR repository: validates flat JSON, maps it onto FHIR
+ * resources field by field, and projects stored resources back to the flat shape.
+ */
+export class SimplifiedService {
+  constructor(private readonly repository: FhirRepository, private readonly search: FhirSearch) {}
+
+  async create(ctx: RequestContext, resource: CompiledResource, body: unknown): Promise<Simplified> {
+    const input = resource.checkCreate(body);
+    const { definition } = resource;
+    const fhir: FhirObject = { resourceType: definition.fhirType, ...definition.initial?.() };
+    for (const [name, value] of Object.entries(input)) definition.fields[name].write(fhir, value);
+    return project(resource, await this.repository.create(ctx, fhir as Resource));
+  }
+
+  async read(ctx: RequestContext, resource: CompiledResource, id: string): Promise<Simplified> {
+    return project(resource, await this.current(ctx, resource, id));
+  }
+
+  /** Partial merge of simplified fields: objects and arrays replace the stored ones whole. */
+  async update(ctx: RequestContext, resource: CompiledResource, id: string, body: unknown, ifMatch?: number): Promise<Simplified> {
+    assertId(id);
+    const changes = resource.checkUpdate(body);
+    const { definition } = resource;
+    const version = await this.repository
+      .modify(ctx, definition.fhirType, id, (current) => {
+        const next = current as FhirObject;
+        for (const [name, value] of Object.entries(changes)) definition.fields[name].write(next, value);
+        return next as Resource;
+      }, { ifMatch })
+      .catch(goneAsNotFound);
+    return project(resource, version);
+  }
+
+  async delete(ctx: RequestContext, resource: CompiledResource, id: string): Promise<void> {
+    assertId(id);
+    await this.repository.delete(ctx, resource.definition.fhirType, id);
+  }
+
+  async list(ctx: RequestContext, resource: CompiledResource, query: Record<string, unknown>): Promise<ListResult> {
+    const { definition } = resource;
+    const fhirQuery: Record<string, string[]> = {};
+    for (const [name, filter] of Object.entries(definition.filters)) {
+      const values = asStrings(query[name]);
+      if (values.length === 0) continue;
+      fhirQuery[filter.modifier ? `${filter.param}:${filter.modifier}` : filter.param] = values;
+    }
+    const page: SearchPage = await this.search.search(ctx, definition.fhirType, fhirQuery, {
+      count: clampCount(query.count),
+      cursor: asStrings(query.cursor)[0],
+      defaultSort: 'created',
+      total: true,
+    });
+    return {
+      data: page.versions.map((version) => project(resource, version)),
+      ...(page.total !== undefined ? { total: page.total } : {}),
+      cursor: page.nextCursor ?? null,
+      hasMore: page.nextCursor !== undefined,
+    };
+  }
+
+  /** A read with `_revinclude`: the resource and those referencing it, as a searchset Bundle. */
+  async readWithRevinclude(ctx: RequestContext, resource: CompiledResource, id: string, revincludes: string[], baseUrl: string): Promise<FhirObject> {
+    if (!resource.definition.revinclude) throw new ApiError('INVALID_REQUEST', '_revinclude is not supported on this resource');
+    for (const value of revincludes) {
+      if (!INCLUDE_VALUE.test(value)) throw new ApiError('INVALID_REQUEST', '_revinclude values look like Type:param');
+    }
+    const version = await this.current(ctx, resource, id);
+    return this.search.revincludeBundle(ctx, version, revincludes, baseUrl);
+  }
+
+  private async current(ctx: RequestContext, resource: CompiledResource, id: string): Promise<ResourceVersion> {
+    assertId(id);
+    return this.repository.read(ctx, resource.definition.fhirType, id).catch(goneAsNotFound);
+  }
+}
+
+/** The flat projection: id, the derived fields, every mapped field present, and timestamps. */
+export function project(resource: CompiledResource, version: ResourceVersion): Simplified {
+  const { definition } = resource;
+  const fhir = JSON.parse(version.content) as FhirObject;
+  const output: Simplified = { id: version.id, ...definition.derived?.(fhir) };
+  for (const [name, field] of Object.entries(definition.fields)) output[name] = field.read(fhir);
+  output.createdAt = version.createdAt;
+  output.updatedAt = version.lastUpdated;
+  return Object.fromEntries(Object.entries(output).filter(([, value]) => value !== undefined));
+}
+
+/** On the simplified API a malformed id is simply not found. */
+function assertId(id: string): void {
+  if (!isFhirId(id)) throw new ApiError('NOT_FOUND', 'Resource not found');
+}
+
+/** Deleted resources answer 404 on the simplified API (410 is for the FHIR API). */
+function goneAsNotFound(error: unknown): never {
+  if (error instanceof ApiError && error.code === 'GONE') throw new ApiError('NOT_FOUND', 'Resource not found');
+  throw error;
+}
+
+/** count is clamped, never rejected: above 100 means 100; missing, zero, negative or junk means 20. */
+export function clampCount(value: unknown): number {
+  const count = Number(asStrings(value)[0]);
+  if (!Number.isInteger(count) || count <= 0) return DEFAULT_COUNT;
+  return Math.min(count, MAX_COUNT);
+}
+
+function asStrings(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  return (Array.isArray(value) ? value : [value]).filter((item): item is string => typeof item === 'string' && item !== '');
+}

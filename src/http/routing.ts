@@ -1,0 +1,28 @@
+import type { FastifyInstance, FastifyRequest, HTTPMethods } from 'fastify';
+import { ApiError } from '../errors.js';
+import type { Surface } from './context.js';
+
+const ALL_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+/** Answers the methods a path does not support with 405 and an Allow header. */
+export function methodNotAllowed(app: FastifyInstance, url: string, allowed: HTTPMethods[], surface: Surface): void {
+  const permitted = new Set<HTTPMethods>(allowed.includes('GET') ? [...allowed, 'HEAD'] : allowed);
+  const others = ALL_METHODS.filter((method) => !permitted.has(method));
+  app.route({
+    method: others,
+    url,
+    config: { surface },
+    handler: async () => {
+      throw new ApiError('METHOD_NOT_ALLOWED', 'Method not allowed on this path', [], { allow: [...permitted].join(', ') });
+    },
+  });
+}
+
+/** If-Match: W/"3" or "3" or 3 → 3. A malformed value is a bad request. */
+export function parseIfMatch(request: FastifyRequest): number | undefined {
+  const header = request.headers['if-match'];
+  if (header === undefined) return undefined;
+  const match = /^(?:W\/)?"?(\d{1,9})"?$/.exec(String(header).trim());
+  if (!match) throw new ApiError('INVALID_REQUEST', 'If-Match must be a version id such as W/"3"');
+  return Number(match[1]);
+}

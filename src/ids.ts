@@ -1,0 +1,31 @@
+import { randomBytes } from 'node:crypto';
+
+/** The FHIR id rule: 1–64 characters of A–Z, a–z, 0–9, '-' and '.'. */
+export const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+export function isFhirId(id: string): boolean {
+  return FHIR_ID.test(id);
+}
+
+/**
+ * A lower-case UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then random bits. Time-ordered,
+ * a valid FHIR id, and the shape of the public service's ids.
+ */
+export function uuidv7(now = Date.now()): string {
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(now, 0, 6);
+  bytes[6] = (bytes[6] & 0x0f) | 0x70;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+const BASE36 = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/** `prefix_` followed by `length` random lower-case alphanumerics: org_…, key_… */
+export function prefixedId(prefix: string, length = 20): string {
+  const bytes = randomBytes(length);
+  let id = `${prefix}_`;
+  for (const byte of bytes) id += BASE36[byte % BASE36.length];
+  return id;
+}

@@ -1,0 +1,110 @@
+/**
+ * The store-neutral search plan: what to match, in which order, and which page. It speaks in
+ * index kinds and columns, not in FHIR: the FHIR layer (src/fhir/search) turns a search URL into
+ * one of these, with every value already normalised (strings), converted into UTC ranges (dates)
+ * or into decimal strings (numbers, quantities).
+ *
+ * `filters` is an AND of filters; each filter is an OR (`anyOf`) of matches on one parameter.
+ */
+
+/** How a date, number or quantity value compares with the search value (the FHIR prefixes). */
+export type Comparator = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le' | 'sa' | 'eb' | 'ap';
+
+export const COMPARATORS: readonly Comparator[] = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap'];
+
+/** A code match: `system` undefined = any system, '' = no system; `code` undefined = any code of the system. */
+export interface TokenCodeMatch { match: 'code'; system?: string; code?: string }
+/** A normalised prefix of the token's display text (`:text`). */
+export interface TokenTextMatch { match: 'text'; text: string }
+export type TokenMatch = TokenCodeMatch | TokenTextMatch;
+/** `negate` keeps the resources that have no matching token at all (`:not`), including those with no value. */
+export interface TokenFilter { kind: 'token'; param: string; negate: boolean; anyOf: TokenMatch[] }
+
+/** `value` is already normalised like the index (see src/fhir/normalize.ts). */
+export interface StringMatch { mode: 'exact' | 'prefix' | 'contains'; value: string }
+export interface StringFilter { kind: 'string'; param: string; anyOf: StringMatch[] }
+
+/** `targetType` undefined matches a reference to `targetId` of any type. */
+export interface ReferenceTargetMatch { match: 'target'; targetType?: string; targetId: string }
+/** The literal reference, for absolute and canonical references. */
+export interface ReferenceUrlMatch { match: 'url'; reference: string }
+/** Reference.identifier (`:identifier`); `system` undefined = any system. */
+export interface ReferenceIdentifierMatch { match: 'identifier'; system?: string; value: string }
+export type ReferenceMatch = ReferenceTargetMatch | ReferenceUrlMatch | ReferenceIdentifierMatch;
+export interface ReferenceFilter { kind: 'reference'; param: string; anyOf: ReferenceMatch[] }
+
+export interface UriFilter { kind: 'uri'; param: string; anyOf: string[] }
+
+/**
+ * A search range over instants: `low` inclusive, `high` exclusive, both ISO 8601 UTC instants.
+ * The comparator says how the indexed range must relate to it (FHIR R4 search, ranges).
+ */
+export interface DateRangeMatch { comparator: Comparator; low: string; high: string }
+export interface DateFilter { kind: 'date'; param: string; anyOf: DateRangeMatch[] }
+/** `resources.last_updated`, an instant, matched like an indexed range of zero width. */
+export interface LastUpdatedFilter { kind: 'lastUpdated'; anyOf: DateRangeMatch[] }
+
+/**
+ * Decimal strings. `value` is the search value, for gt/lt/ge/le/sa/eb; [low, high) is the range
+ * an indexed value must fall in for eq, ne (outside) and ap, already widened by the planner.
+ */
+export interface NumberMatch { comparator: Comparator; value: string; low: string; high: string }
+export interface NumberFilter { kind: 'number'; param: string; anyOf: NumberMatch[] }
+
+/**
+ * A number match plus a unit. With `canonical`, value and `code` are canonical (compared with
+ * canonical_value/canonical_code); otherwise `code` matches the code or the unit as written and
+ * `system`, when given, must match too.
+ */
+export interface QuantityMatch extends NumberMatch { canonical: boolean; system?: string; code?: string }
+export interface QuantityFilter { kind: 'quantity'; param: string; anyOf: QuantityMatch[] }
+
+export interface IdFilter { kind: 'id'; anyOf: string[] }
+
+/** `resources.index_params`: whether the resource has (missing = false) or lacks any value for `param`. */
+export interface MissingFilter { kind: 'missing'; param: string; missing: boolean }
+
+export type SearchFilter =
+  | TokenFilter
+  | StringFilter
+  | ReferenceFilter
+  | UriFilter
+  | DateFilter
+  | NumberFilter
+  | QuantityFilter
+  | IdFilter
+  | LastUpdatedFilter
+  | MissingFilter;
+
+export type SortDirection = 'asc' | 'desc';
+/** Which search_sort column family a parameter sorts on. */
+export type SortValueType = 'text' | 'number' | 'date';
+
+/**
+ * One sort key. `created` is resources.created_at (the simplified API's order); a `param` sorts on
+ * search_sort, where resources without a value sort last in either direction.
+ */
+export type SortSpec =
+  | { by: 'lastUpdated' | 'created' | 'id'; direction: SortDirection }
+  | { by: 'param'; param: string; valueType: SortValueType; direction: SortDirection };
+
+/**
+ * Where the previous page ended: the last row's value for each sort key (null = no value; dates as
+ * ISO instants with microseconds, numbers as decimal strings) and its id, the final tie-breaker.
+ */
+export interface CursorPosition { values: Array<string | null>; id: string }
+
+/** `bounded`: count the matches exactly up to TOTAL_THRESHOLD (src/store/search-sql.ts), else leave the total out. */
+export type TotalMode = 'none' | 'bounded';
+
+export interface SearchQuery {
+  resourceType: string;
+  filters: SearchFilter[];
+  /** At least one key; the resource id is always added as the last tie-breaker. */
+  sort: SortSpec[];
+  /** Rows per page; 0 fetches no rows (a count-only search). */
+  pageSize: number;
+  /** Resume after this position (keyset pagination); undefined = first page. */
+  after?: CursorPosition;
+  total: TotalMode;
+}

@@ -1,0 +1,381 @@
+import type {
+  CursorPosition,
+  DateRangeMatch,
+  NumberMatch,
+  QuantityMatch,
+  ReferenceMatch,
+  SearchFilter,
+  SearchQuery,
+  SortDirection,
+  SortSpec,
+  StringMatch,
+  TokenMatch,
+} from './search-query.js';
+
+/**
+ * Compiles a SearchQuery into SQL. Rules that every query obeys:
+ * - every value, parameter code and resource type is a bound parameter; the SQL text is built only
+ *   from the constants in this file;
+ * - every table is constrained by partition_id and resource_type first, so the tenant-leading
+ *   indexes are used (and a distributed deployment can route the query to one shard);
+ * - each filter is an EXISTS subquery on one index table, correlated with `resources r`;
+ * - pages are keyset pages over (sort keys…, id), never OFFSET, with one extra row to tell
+ *   whether there is a next page.
+ */
+
+/** Totals are counted exactly up to this many matches; beyond it the total is left out. */
+export const TOTAL_THRESHOLD = 10000;
+
+export interface SqlQuery { text: string; values: unknown[] }
+
+/** The columns every search returns, in the shape of src/store/search.ts's rows. */
+const ROW_COLUMNS = [
+  'r.id',
+  'r.content',
+  'r.version_id',
+  `${isoInstant('r.created_at', 'MS')} AS created_at`,
+  `${isoInstant('r.last_updated', 'MS')} AS last_updated`,
+].join(', ');
+
+/** The page query: rows after `query.after`, pageSize + 1 of them, with sort keys `k0…` for the cursor. */
+export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery {
+  assertPageSize(query.pageSize);
+  const scope = new Scope(partitionId, query.resourceType);
+  const keys = sortKeys(query.sort, scope);
+  const conditions = [...resourceConditions(scope), ...query.filters.map((filter) => filterCondition(filter, scope))];
+  if (query.after) conditions.push(keysetCondition(keys, cursorValues(query.sort, query.after), scope));
+  const cursorColumns = keys.slice(0, query.sort.length).map((key, i) => `${key.cursorText} AS k${i}`);
+  const text = [
+    `SELECT ${[ROW_COLUMNS, ...cursorColumns].join(', ')}`,
+    'FROM resources r',
+    ...keys.flatMap((key) => (key.join ? [key.join] : [])),
+    `WHERE ${conditions.join(' AND ')}`,
+    `ORDER BY ${keys.map(orderByTerm).join(', ')}`,
+    `LIMIT ${scope.bind(query.pageSize + 1, 'integer')}`,
+  ].join('\n');
+  return { text, values: scope.values };
+}
+
+/** Counts the matches (ignoring sort and page), stopping at TOTAL_THRESHOLD + 1. */
+export function compileCount(query: SearchQuery, partitionId: number): SqlQuery {
+  const scope = new Scope(partitionId, query.resourceType);
+  const conditions = [...resourceConditions(scope), ...query.filters.map((filter) => filterCondition(filter, scope))];
+  const text = [
+    'SELECT count(*)::integer AS total FROM (',
+    'SELECT 1 FROM resources r',
+    `WHERE ${conditions.join(' AND ')}`,
+    `LIMIT ${scope.bind(TOTAL_THRESHOLD + 1, 'integer')}`,
+    ') AS matches',
+  ].join('\n');
+  return { text, values: scope.values };
+}
+
+export interface ReferencingQuery {
+  sourceType: string;
+  param: string;
+  targetType: string;
+  targetIds: string[];
+  limit: number;
+}
+
+/** Resources of `sourceType` whose `param` references one of the targets (for _revinclude), by id. */
+export function compileReferencing(query: ReferencingQuery, partitionId: number): SqlQuery {
+  const scope = new Scope(partitionId, query.sourceType);
+  const reference = indexExists('search_reference', query.param, scope, (x) =>
+    `${x}.target_type = ${scope.bind(query.targetType, 'text')} AND ${x}.target_id = ANY(${scope.bind(query.targetIds, 'text[]')})`,
+  );
+  const text = [
+    `SELECT ${ROW_COLUMNS}`,
+    'FROM resources r',
+    `WHERE ${[...resourceConditions(scope), reference].join(' AND ')}`,
+    'ORDER BY r.id',
+    `LIMIT ${scope.bind(query.limit, 'integer')}`,
+  ].join('\n');
+  return { text, values: scope.values };
+}
+
+/** Bound values and table aliases of one statement. Partition and type are bound once and reused. */
+class Scope {
+  readonly values: unknown[] = [];
+  readonly partition: string;
+  readonly resourceType: string;
+  private aliases = 0;
+
+  constructor(partitionId: number, resourceType: string) {
+    this.partition = this.bind(partitionId, 'integer');
+    this.resourceType = this.bind(resourceType, 'text');
+  }
+
+  /** Binds a value and returns its placeholder; `cast` is one of this file's constant type names. */
+  bind(value: unknown, cast: SqlType): string {
+    this.values.push(value);
+    return `$${this.values.length}::${cast}`;
+  }
+
+  alias(prefix: 'i' | 's'): string {
+    this.aliases += 1;
+    return `${prefix}${this.aliases}`;
+  }
+}
+
+type SqlType = 'integer' | 'text' | 'text[]' | 'numeric' | 'timestamptz';
+
+function resourceConditions(scope: Scope): string[] {
+  return [`r.partition_id = ${scope.partition}`, `r.resource_type = ${scope.resourceType}`, 'NOT r.deleted'];
+}
+
+function assertPageSize(pageSize: number): void {
+  if (!Number.isInteger(pageSize) || pageSize < 0) throw new RangeError('pageSize must be a non-negative integer');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Filters
+
+type IndexTable = 'search_token' | 'search_string' | 'search_reference' | 'search_uri' | 'search_date' | 'search_number' | 'search_quantity';
+
+function filterCondition(filter: SearchFilter, scope: Scope): string {
+  switch (filter.kind) {
+    case 'token': {
+      const exists = indexExists('search_token', filter.param, scope, (x) => anyOf(filter.anyOf.map((m) => tokenMatch(x, m, scope))));
+      return filter.negate ? `NOT ${exists}` : exists;
+    }
+    case 'string':
+      return indexExists('search_string', filter.param, scope, (x) => anyOf(filter.anyOf.map((m) => stringMatch(x, m, scope))));
+    case 'reference':
+      return indexExists('search_reference', filter.param, scope, (x) => anyOf(filter.anyOf.map((m) => referenceMatch(x, m, scope))));
+    case 'uri':
+      return indexExists('search_uri', filter.param, scope, (x) => anyOf(filter.anyOf.map((uri) => `${x}.value = ${scope.bind(uri, 'text')}`)));
+    case 'date':
+      return indexExists('search_date', filter.param, scope, (x) => anyOf(filter.anyOf.map((m) => dateRangeMatch(`${x}.low`, `${x}.high`, m, scope))));
+    case 'number':
+      return indexExists('search_number', filter.param, scope, (x) => anyOf(filter.anyOf.map((m) => numberMatch(`${x}.value`, m, scope))));
+    case 'quantity':
+      return indexExists('search_quantity', filter.param, scope, (x) => anyOf(filter.anyOf.map((m) => quantityMatch(x, m, scope))));
+    case 'id':
+      return `r.id = ANY(${scope.bind(filter.anyOf, 'text[]')})`;
+    case 'lastUpdated':
+      // An instant is a range of zero width: low = high = the instant.
+      return anyOf(filter.anyOf.map((m) => dateRangeMatch('r.last_updated', 'r.last_updated', m, scope)));
+    case 'missing': {
+      const present = `${scope.bind(filter.param, 'text')} = ANY(r.index_params)`;
+      return filter.missing ? `NOT (${present})` : present;
+    }
+  }
+}
+
+/** `EXISTS` one row of `table` for this resource and parameter that satisfies `match(alias)`. */
+function indexExists(table: IndexTable, param: string, scope: Scope, match: (alias: string) => string): string {
+  const x = scope.alias('i');
+  return (
+    `EXISTS (SELECT 1 FROM ${table} ${x} WHERE ${x}.partition_id = ${scope.partition} AND ${x}.resource_type = ${scope.resourceType}` +
+    ` AND ${x}.param = ${scope.bind(param, 'text')} AND ${x}.resource_id = r.id AND ${match(x)})`
+  );
+}
+
+function anyOf(conditions: string[]): string {
+  if (conditions.length === 0) return 'FALSE';
+  return conditions.length === 1 ? conditions[0] : `(${conditions.join(' OR ')})`;
+}
+
+function allOf(conditions: string[]): string {
+  if (conditions.length === 0) return 'TRUE';
+  return conditions.length === 1 ? conditions[0] : `(${conditions.join(' AND ')})`;
+}
+
+function tokenMatch(x: string, match: TokenMatch, scope: Scope): string {
+  if (match.match === 'text') return `${x}.display COLLATE "C" LIKE ${scope.bind(likePattern(match.text, 'prefix'), 'text')}`;
+  const conditions: string[] = [];
+  if (match.code !== undefined) conditions.push(`${x}.code = ${scope.bind(match.code, 'text')}`);
+  if (match.system !== undefined) conditions.push(`${x}.system = ${scope.bind(match.system, 'text')}`);
+  return allOf(conditions);
+}
+
+function stringMatch(x: string, match: StringMatch, scope: Scope): string {
+  if (match.mode === 'exact') return `${x}.value COLLATE "C" = ${scope.bind(match.value, 'text')}`;
+  return `${x}.value COLLATE "C" LIKE ${scope.bind(likePattern(match.value, match.mode), 'text')}`;
+}
+
+/** A LIKE pattern matching `value` literally: its own % and _ must not act as wildcards. */
+function likePattern(value: string, mode: 'prefix' | 'contains'): string {
+  const literal = value.replace(/[\\%_]/g, (c) => `\\${c}`);
+  return mode === 'prefix' ? `${literal}%` : `%${literal}%`;
+}
+
+function referenceMatch(x: string, match: ReferenceMatch, scope: Scope): string {
+  switch (match.match) {
+    case 'target': {
+      const conditions = [`${x}.target_id = ${scope.bind(match.targetId, 'text')}`];
+      if (match.targetType !== undefined) conditions.push(`${x}.target_type = ${scope.bind(match.targetType, 'text')}`);
+      return allOf(conditions);
+    }
+    case 'url':
+      return `${x}.reference = ${scope.bind(match.reference, 'text')}`;
+    case 'identifier': {
+      const conditions = [`${x}.identifier_value = ${scope.bind(match.value, 'text')}`];
+      if (match.system !== undefined) conditions.push(`${x}.identifier_system = ${scope.bind(match.system, 'text')}`);
+      return allOf(conditions);
+    }
+  }
+}
+
+/**
+ * How an indexed range [low, high] (inclusive) relates to the search range [sl, sh) (FHIR R4
+ * search, "prefixes" on ranges): eq = contained in it, gt = something after it, ge = gt or eq, …
+ */
+function dateRangeMatch(low: string, high: string, match: DateRangeMatch, scope: Scope): string {
+  const sl = scope.bind(match.low, 'timestamptz');
+  const sh = scope.bind(match.high, 'timestamptz');
+  switch (match.comparator) {
+    case 'eq': return `(${low} >= ${sl} AND ${high} < ${sh})`;
+    case 'ne': return `(${low} < ${sl} OR ${high} >= ${sh})`;
+    case 'gt': return `${high} >= ${sh}`;
+    case 'lt': return `${low} < ${sl}`;
+    case 'ge': return `(${high} >= ${sh} OR ${low} >= ${sl})`;
+    case 'le': return `(${low} < ${sl} OR ${high} < ${sh})`;
+    case 'sa': return `${low} >= ${sh}`;
+    case 'eb': return `${high} < ${sl}`;
+    case 'ap': return `(${low} < ${sh} AND ${high} >= ${sl})`;
+  }
+}
+
+/** eq/ne/ap test the value against [low, high); the others compare it with the search value itself. */
+function numberMatch(column: string, match: NumberMatch, scope: Scope): string {
+  const bound = (value: string) => scope.bind(value, 'numeric');
+  switch (match.comparator) {
+    case 'eq':
+    case 'ap':
+      return `(${column} >= ${bound(match.low)} AND ${column} < ${bound(match.high)})`;
+    case 'ne': return `(${column} < ${bound(match.low)} OR ${column} >= ${bound(match.high)})`;
+    case 'gt':
+    case 'sa':
+      return `${column} > ${bound(match.value)}`;
+    case 'lt':
+    case 'eb':
+      return `${column} < ${bound(match.value)}`;
+    case 'ge': return `${column} >= ${bound(match.value)}`;
+    case 'le': return `${column} <= ${bound(match.value)}`;
+  }
+}
+
+function quantityMatch(x: string, match: QuantityMatch, scope: Scope): string {
+  if (match.canonical) {
+    const unit = match.code === undefined ? [] : [`${x}.canonical_code = ${scope.bind(match.code, 'text')}`];
+    return allOf([...unit, numberMatch(`${x}.canonical_value`, match, scope)]);
+  }
+  const unit: string[] = [];
+  if (match.system !== undefined) unit.push(`${x}.system = ${scope.bind(match.system, 'text')}`);
+  if (match.code !== undefined) {
+    // Without a system the search code may be a UCUM code or the unit as displayed.
+    const code = scope.bind(match.code, 'text');
+    unit.push(match.system === undefined ? `(${x}.code = ${code} OR ${x}.unit = ${code})` : `${x}.code = ${code}`);
+  }
+  return allOf([...unit, numberMatch(`${x}.value`, match, scope)]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sort and keyset pagination
+
+interface SortKey {
+  /** The expression ordered on. */
+  expr: string;
+  /** The same value as text for the cursor, losslessly (dates with microseconds). */
+  cursorText: string;
+  /** The type the cursor text is cast back to when resuming. */
+  type: SqlType;
+  /** search_sort values may be missing; resource columns never are. */
+  nullable: boolean;
+  direction: SortDirection;
+  join?: string;
+}
+
+/** search_sort keeps the lowest value of a resource for ascending order and the highest for descending. */
+const SORT_COLUMNS = {
+  text: { asc: 'asc_text', desc: 'desc_text' },
+  number: { asc: 'asc_number', desc: 'desc_number' },
+  date: { asc: 'asc_date', desc: 'desc_date' },
+} as const;
+
+/** The keys of `sort`, then the resource id as the tie-breaker that makes the order total. */
+function sortKeys(sort: SortSpec[], scope: Scope): SortKey[] {
+  if (sort.length === 0) throw new RangeError('a search needs at least one sort key');
+  const keys = sort.map((spec) => sortKey(spec, scope));
+  if (!sort.some((spec) => spec.by === 'id')) keys.push(idKey(sort[sort.length - 1].direction));
+  return keys;
+}
+
+function sortKey(spec: SortSpec, scope: Scope): SortKey {
+  switch (spec.by) {
+    case 'lastUpdated':
+      return { expr: 'r.last_updated', cursorText: isoInstant('r.last_updated', 'US'), type: 'timestamptz', nullable: false, direction: spec.direction };
+    case 'created':
+      return { expr: 'r.created_at', cursorText: isoInstant('r.created_at', 'US'), type: 'timestamptz', nullable: false, direction: spec.direction };
+    case 'id':
+      return idKey(spec.direction);
+    case 'param':
+      return paramSortKey(spec.param, spec.valueType, spec.direction, scope);
+  }
+}
+
+function idKey(direction: SortDirection): SortKey {
+  return { expr: 'r.id', cursorText: 'r.id', type: 'text', nullable: false, direction };
+}
+
+function paramSortKey(param: string, valueType: keyof typeof SORT_COLUMNS, direction: SortDirection, scope: Scope): SortKey {
+  const column = SORT_COLUMNS[valueType]?.[direction];
+  if (!column) throw new RangeError('unknown sort value type or direction');
+  const s = scope.alias('s');
+  const join =
+    `LEFT JOIN search_sort ${s} ON ${s}.partition_id = ${scope.partition} AND ${s}.resource_type = ${scope.resourceType}` +
+    ` AND ${s}.resource_id = r.id AND ${s}.param = ${scope.bind(param, 'text')}`;
+  const expr = `${s}.${column}`;
+  const [cursorText, type]: [string, SqlType] =
+    valueType === 'date' ? [isoInstant(expr, 'US'), 'timestamptz'] : valueType === 'number' ? [`${expr}::text`, 'numeric'] : [expr, 'text'];
+  return { expr, cursorText, type, nullable: true, direction, join };
+}
+
+function orderByTerm(key: SortKey): string {
+  // Only nullable keys say NULLS LAST: on the NOT NULL resource columns it would stop the planner
+  // from using their (DESC NULLS FIRST) indexes.
+  return `${key.expr} ${key.direction === 'asc' ? 'ASC' : 'DESC'}${key.nullable ? ' NULLS LAST' : ''}`;
+}
+
+/** The cursor's value for each key: one per sort spec, then the id for the appended tie-breaker. */
+function cursorValues(sort: SortSpec[], after: CursorPosition): Array<string | null> {
+  if (after.values.length !== sort.length) throw new RangeError('cursor position does not match the sort');
+  return sort.some((spec) => spec.by === 'id') ? after.values : [...after.values, after.id];
+}
+
+/** Rows strictly after the cursor in the ORDER BY order. */
+function keysetCondition(keys: SortKey[], values: Array<string | null>, scope: Scope): string {
+  const sameDirection = keys.every((key) => key.direction === keys[0].direction);
+  if (sameDirection && keys.every((key) => !key.nullable)) {
+    // A row comparison matches the (key, id) indexes directly.
+    const bound = keys.map((key, i) => scope.bind(values[i], key.type));
+    const operator = keys[0].direction === 'asc' ? '>' : '<';
+    return `(${keys.map((key) => key.expr).join(', ')}) ${operator} (${bound.join(', ')})`;
+  }
+  return lexicographicAfter(keys, values, scope);
+}
+
+/** k0 after v0, or k0 = v0 and (k1 after v1, or …): for mixed directions and missing values. */
+function lexicographicAfter(keys: SortKey[], values: Array<string | null>, scope: Scope): string {
+  const [key, ...rest] = keys;
+  const value = values[0];
+  const after = keyAfter(key, value, scope);
+  if (rest.length === 0) return after;
+  const tied = value === null ? `${key.expr} IS NULL` : `${key.expr} = ${scope.bind(value, key.type)}`;
+  const tail = lexicographicAfter(rest, values.slice(1), scope);
+  return after === 'FALSE' ? `(${tied} AND ${tail})` : `(${after} OR (${tied} AND ${tail}))`;
+}
+
+/** Values strictly after `value` for one key; missing values come last in both directions. */
+function keyAfter(key: SortKey, value: string | null, scope: Scope): string {
+  if (value === null) return 'FALSE';
+  const comparison = `${key.expr} ${key.direction === 'asc' ? '>' : '<'} ${scope.bind(value, key.type)}`;
+  return key.nullable ? `(${comparison} OR ${key.expr} IS NULL)` : comparison;
+}
+
+/** An instant as ISO 8601 UTC text, independent of the session's TimeZone and DateStyle. */
+function isoInstant(expr: string, fraction: 'MS' | 'US'): string {
+  return `to_char(${expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.${fraction}"Z"')`;
+}

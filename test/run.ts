@@ -5,7 +5,7 @@
  * of its own (test/helpers/db.ts), so files run in parallel without sharing data.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -19,6 +19,8 @@ const template = `clinik_template_${process.pid}`;
 async function main(): Promise<number> {
   const external = process.env.TEST_DATABASE_URL;
   const dataDir = external ? undefined : await mkdtemp(path.join(os.tmpdir(), 'clinikapi-test-'));
+  // mkdtemp makes the folder 0700; run as root, PostgreSQL runs as 'postgres' and must enter it.
+  if (dataDir) await chmod(dataDir, 0o755);
   const embedded = dataDir ? await startEmbeddedPostgres(dataDir) : undefined;
   const serverUrl = external ?? embedded!.connectionString;
   const adminUrl = withDatabase(serverUrl, 'postgres');

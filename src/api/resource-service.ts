@@ -70,7 +70,6 @@ export class SimplifiedService {
       count: clampCount(query.count),
       cursor: asStrings(query.cursor)[0],
       defaultSort: 'created',
-      total: true,
     });
     return {
       data: page.versions.map((version) => project(resource, version)),
@@ -81,7 +80,7 @@ export class SimplifiedService {
   }
 
   /** A read with `_revinclude`: the resource and those referencing it, as a searchset Bundle. */
-  async readWithRevinclude(ctx: RequestContext, resource: CompiledResource, id: string, revincludes: string[], baseUrl: string): Promise<FhirObject> {
+  async readWithRevinclude(ctx: RequestContext, resource: CompiledResource, id: string, revincludes: string[], baseUrl: string): Promise<unknown> {
     if (!resource.definition.revinclude) throw new ApiError('INVALID_REQUEST', '_revinclude is not supported on this resource');
     for (const value of revincludes) {
       if (!INCLUDE_VALUE.test(value)) throw new ApiError('INVALID_REQUEST', '_revinclude values look like Type:param');

@@ -258,7 +258,7 @@ function rewrite(atom: Atom): Atom {
     return new TypeFilterAtom(rewrite(atom.left), atom.right.toString());
   }
   const symbols = pathSymbols(atom);
-  if (symbols && symbols.length > 1) return new PathAtom(symbols);
+  if (symbols) return new PathAtom(symbols);
   if (atom instanceof DotAtom) {
     const right = atom.right;
     if (right instanceof FunctionAtom) {
@@ -330,6 +330,14 @@ interface TypePlan {
   composites: PlannedComposite[];
 }
 
+/**
+ * Known errata in the R4 composite definitions: component expressions by composite URL. R4's
+ * DocumentReference-relationship gives `code` to the reference part and `target` to the token part.
+ */
+const COMPONENT_EXPRESSION_FIXES: Readonly<Record<string, string[]>> = {
+  'http://hl7.org/fhir/SearchParameter/DocumentReference-relationship': ['target', 'code'],
+};
+
 const plans = new Map<string, TypePlan>();
 let parametersByUrl: Map<string, SearchParameter> | undefined;
 
@@ -354,13 +362,15 @@ function planFor(resourceType: string): TypePlan {
     try {
       if (sp.type === 'composite') {
         const parts: PlannedComposite['parts'] = [];
+        const fixes = sp.url ? COMPONENT_EXPRESSION_FIXES[sp.url] : undefined;
         for (const [index, component] of (sp.component ?? []).entries()) {
           const partSp = component.definition ? searchParameterByUrl(component.definition) : undefined;
-          if (!partSp || !VALUE_KINDS.has(partSp.type) || !component.expression) {
+          const partExpression = fixes?.[index] ?? component.expression;
+          if (!partSp || !VALUE_KINDS.has(partSp.type) || !partExpression) {
             parts.length = 0;
             break;
           }
-          parts.push({ param: `${code}#${index}`, kind: partSp.type as ValueKind, expression: rewrite(parseFhirPath(component.expression).child) });
+          parts.push({ param: `${code}#${index}`, kind: partSp.type as ValueKind, expression: rewrite(parseFhirPath(partExpression).child) });
         }
         if (parts.length > 0) plan.composites.push({ code, expression: prepareExpression(resourceType, sp), parts });
       } else if (VALUE_KINDS.has(sp.type)) {
@@ -598,7 +608,16 @@ class Collector {
     if (!fitsKey(row.targetType, row.targetId)) return false;
     const key = `r\u0000${param}\u0000${grp}\u0000${row.targetType}\u0000${row.targetId}\u0000${row.reference}\u0000${row.identifierSystem}\u0000${row.identifierValue}`;
     if (!this.fresh(key)) return true;
-    this.rows.reference.push({ param, grp, ...row });
+    // (explicit fields: object spread was a measurable slow path here)
+    this.rows.reference.push({
+      param,
+      grp,
+      targetType: row.targetType,
+      targetId: row.targetId,
+      reference: row.reference,
+      identifierSystem: row.identifierSystem,
+      identifierValue: row.identifierValue,
+    });
     this.used(param, grp);
     return true;
   }
@@ -624,8 +643,12 @@ class Collector {
   number(param: string, grp: number, raw: unknown): boolean {
     const range = decimalRange(raw);
     if (!range) return false;
-    if (!this.fresh(`n\u0000${param}\u0000${grp}\u0000${range.value}\u0000${range.low}`)) return true;
-    const row: NumberRow = { param, grp, ...range };
+    return this.numberRange(param, grp, range.value, range.low, range.high);
+  }
+
+  numberRange(param: string, grp: number, value: string, low: string, high: string): boolean {
+    if (!this.fresh(`n\u0000${param}\u0000${grp}\u0000${value}\u0000${low}\u0000${high}`)) return true;
+    const row: NumberRow = { param, grp, value, low, high };
     this.rows.number.push(row);
     this.used(param, grp);
     return true;
@@ -635,7 +658,18 @@ class Collector {
     if (!fitsKey(row.code)) return false;
     const key = `q\u0000${param}\u0000${grp}\u0000${row.value}\u0000${row.low}\u0000${row.high}\u0000${row.system}\u0000${row.code}\u0000${row.unit}`;
     if (!this.fresh(key)) return true;
-    this.rows.quantity.push({ param, grp, ...row });
+    this.rows.quantity.push({
+      param,
+      grp,
+      value: row.value,
+      low: row.low,
+      high: row.high,
+      system: row.system,
+      code: row.code,
+      unit: row.unit,
+      canonicalValue: row.canonicalValue,
+      canonicalCode: row.canonicalCode,
+    });
     this.used(param, grp);
     return true;
   }
@@ -728,7 +762,9 @@ function addReference(c: Collector, param: string, grp: number, tv: TypedValue):
   const identifier = asObject(obj.identifier);
   const identifierValue = identifier ? (primitiveText(identifier.value) ?? null) : null;
   return c.reference(param, grp, {
-    ...parsed,
+    targetType: parsed.targetType,
+    targetId: parsed.targetId,
+    reference: parsed.reference,
     identifierSystem: identifierValue !== null ? (str(identifier?.system) ?? null) : null,
     identifierValue,
   });
@@ -766,7 +802,17 @@ function addDate(c: Collector, param: string, grp: number, tv: TypedValue): bool
 
 function addNumber(c: Collector, param: string, grp: number, tv: TypedValue): boolean {
   const value = tv.value?.valueOf();
-  return typeof value === 'number' || typeof value === 'string' ? c.number(param, grp, value) : false;
+  if (typeof value === 'number' || typeof value === 'string') return c.number(param, grp, value);
+  const obj = asObject(value);
+  if (obj && tv.type === 'Range') {
+    // e.g. RiskAssessment.prediction.probabilityRange: the covered interval, open ends infinite
+    const low = asObject(obj.low) ? decimalRange(asObject(obj.low)!.value) : undefined;
+    const high = asObject(obj.high) ? decimalRange(asObject(obj.high)!.value) : undefined;
+    const first = low ?? high;
+    if (!first) return false;
+    return c.numberRange(param, grp, first.value, low?.value ?? NUMBER_MIN, high?.value ?? NUMBER_MAX);
+  }
+  return false;
 }
 
 function addQuantity(c: Collector, param: string, grp: number, tv: TypedValue): boolean {
@@ -779,7 +825,9 @@ function addQuantity(c: Collector, param: string, grp: number, tv: TypedValue): 
     const code = primitiveText(obj.code) ?? '';
     const canonical = canonicalizeQuantity(range.value, system, code);
     return c.quantity(param, grp, {
-      ...range,
+      value: range.value,
+      low: range.low,
+      high: range.high,
       system,
       code,
       unit: str(obj.unit) ?? '',
@@ -792,7 +840,9 @@ function addQuantity(c: Collector, param: string, grp: number, tv: TypedValue): 
     if (!range) return false;
     const currency = primitiveText(obj.currency) ?? '';
     return c.quantity(param, grp, {
-      ...range,
+      value: range.value,
+      low: range.low,
+      high: range.high,
       system: currency ? 'urn:iso:std:iso:4217' : '',
       code: currency,
       unit: '',
@@ -840,87 +890,60 @@ const ADDERS: Record<ValueKind, (c: Collector, param: string, grp: number, tv: T
 // Sort rows
 // ---------------------------------------------------------------------------------------------
 
-function emptySort(param: string): SortRow {
-  return { param, ascText: null, descText: null, ascNumber: null, descNumber: null, ascDate: null, descDate: null };
+function sortEntry(sorts: Map<string, SortRow>, param: string): SortRow {
+  let row = sorts.get(param);
+  if (!row) {
+    row = { param, ascText: null, descText: null, ascNumber: null, descNumber: null, ascDate: null, descDate: null };
+    sorts.set(param, row);
+  }
+  return row;
 }
 
-function textBounds(values: string[]): [string, string] | undefined {
-  if (values.length === 0) return undefined;
-  let min = values[0];
-  let max = values[0];
-  for (const value of values) {
-    if (compareCodePoints(value, min) < 0) min = value;
-    if (compareCodePoints(value, max) > 0) max = value;
-  }
-  return [min, max];
+function sortText(sorts: Map<string, SortRow>, param: string, value: string | null): void {
+  if (value === null) return;
+  const row = sortEntry(sorts, param);
+  if (row.ascText === null || compareCodePoints(value, row.ascText) < 0) row.ascText = value;
+  if (row.descText === null || compareCodePoints(value, row.descText) > 0) row.descText = value;
 }
 
-function numberBounds(values: string[]): [string, string] | undefined {
-  let min: string | undefined;
-  let max: string | undefined;
-  for (const value of values) {
-    const d = parseDecimal(value);
-    if (!d) continue;
-    if (min === undefined || compareDecimal(d, parseDecimal(min)!) < 0) min = value;
-    if (max === undefined || compareDecimal(d, parseDecimal(max)!) > 0) max = value;
-  }
-  return min === undefined || max === undefined ? undefined : [min, max];
+function sortNumber(sorts: Map<string, SortRow>, param: string, value: string | null): void {
+  const parsed = value === null ? undefined : parseDecimal(value);
+  if (!parsed) return;
+  const row = sortEntry(sorts, param);
+  if (row.ascNumber === null || compareDecimal(parsed, parseDecimal(row.ascNumber)!) < 0) row.ascNumber = value;
+  if (row.descNumber === null || compareDecimal(parsed, parseDecimal(row.descNumber)!) > 0) row.descNumber = value;
 }
 
-function groupByParam<T extends { param: string; grp: number }>(rows: T[]): Map<string, T[]> {
-  const out = new Map<string, T[]>();
-  for (const row of rows) {
-    if (row.grp !== 0) continue;
-    let list = out.get(row.param);
-    if (!list) out.set(row.param, (list = []));
-    list.push(row);
+/** Compare quantities on their canonical values when all of a parameter's values share a canonical unit (1 kg > 500 g). */
+function canonicalQuantityParams(rows: QuantityRow[]): Set<string> {
+  const codes = new Map<string, string | null>();
+  for (const r of rows) {
+    if (r.grp !== 0) continue;
+    const seen = codes.get(r.param);
+    if (seen === undefined) codes.set(r.param, r.canonicalCode);
+    else if (seen !== r.canonicalCode) codes.set(r.param, null);
   }
+  const out = new Set<string>();
+  for (const [param, code] of codes) if (code !== null) out.add(param);
   return out;
 }
 
 function sortRows(rows: IndexRows): SortRow[] {
   const sorts = new Map<string, SortRow>();
-  const text = (param: string, values: string[]): void => {
-    const bounds = textBounds(values);
-    if (!bounds) return;
-    const row = sorts.get(param) ?? emptySort(param);
-    [row.ascText, row.descText] = bounds;
-    sorts.set(param, row);
-  };
-  const number = (param: string, values: string[]): void => {
-    const bounds = numberBounds(values);
-    if (!bounds) return;
-    const row = sorts.get(param) ?? emptySort(param);
-    [row.ascNumber, row.descNumber] = bounds;
-    sorts.set(param, row);
-  };
-
-  for (const [param, list] of groupByParam(rows.string)) text(param, list.map((r) => r.value));
-  for (const [param, list] of groupByParam(rows.token)) {
-    text(param, list.flatMap((r) => (r.code === null ? [] : [r.code])));
+  for (const r of rows.string) if (r.grp === 0) sortText(sorts, r.param, r.value);
+  for (const r of rows.token) if (r.grp === 0) sortText(sorts, r.param, r.code);
+  for (const r of rows.uri) if (r.grp === 0) sortText(sorts, r.param, r.value);
+  for (const r of rows.reference) if (r.grp === 0) sortText(sorts, r.param, r.targetId ?? r.reference);
+  for (const r of rows.number) if (r.grp === 0) sortNumber(sorts, r.param, r.value);
+  const canonical = canonicalQuantityParams(rows.quantity);
+  for (const r of rows.quantity) {
+    if (r.grp === 0) sortNumber(sorts, r.param, canonical.has(r.param) ? r.canonicalValue : r.value);
   }
-  for (const [param, list] of groupByParam(rows.uri)) text(param, list.map((r) => r.value));
-  for (const [param, list] of groupByParam(rows.reference)) {
-    text(param, list.flatMap((r) => (r.targetId ?? r.reference) ?? []));
-  }
-  for (const [param, list] of groupByParam(rows.number)) number(param, list.map((r) => r.value));
-  for (const [param, list] of groupByParam(rows.quantity)) {
-    // Compare canonical values when every value has the same canonical unit (1 kg > 500 g).
-    const canonicalCode = list[0].canonicalCode;
-    const canonical = canonicalCode !== null && list.every((r) => r.canonicalCode === canonicalCode);
-    number(param, list.map((r) => (canonical ? r.canonicalValue! : r.value)));
-  }
-  for (const [param, list] of groupByParam(rows.date)) {
-    let low = list[0].low;
-    let high = list[0].high;
-    for (const r of list) {
-      if (r.low < low) low = r.low;
-      if (r.high > high) high = r.high;
-    }
-    const row = sorts.get(param) ?? emptySort(param);
-    row.ascDate = low;
-    row.descDate = high;
-    sorts.set(param, row);
+  for (const r of rows.date) {
+    if (r.grp !== 0) continue;
+    const row = sortEntry(sorts, r.param);
+    if (row.ascDate === null || r.low < row.ascDate) row.ascDate = r.low;
+    if (row.descDate === null || r.high > row.descDate) row.descDate = r.high;
   }
   return [...sorts.values()];
 }
@@ -974,17 +997,19 @@ export function indexResource(resource: Resource): IndexRows {
         if (values.some((v) => v.length === 0)) continue;
         const probe = new Collector();
         let complete = true;
-        composite.parts.forEach((part, i) => {
+        for (let i = 0; i < composite.parts.length && complete; i++) {
+          const part = composite.parts[i];
+          const add = ADDERS[part.kind];
           let any = false;
           for (const tv of values[i]) {
             try {
-              any = ADDERS[part.kind](probe, part.param, next, tv) || any;
+              any = add(probe, part.param, next, tv) || any;
             } catch {
               // skip
             }
           }
-          complete &&= any;
-        });
+          complete = any;
+        }
         if (!complete) continue;
         grp = next;
         const rows = collector.rows;

@@ -44,8 +44,10 @@ export function parseDecimal(input: unknown): Decimal | undefined {
   return { digits, scale };
 }
 
+const POW10: bigint[] = Array.from({ length: 40 }, (_, i) => 10n ** BigInt(i));
+
 function pow10(n: number): bigint {
-  return 10n ** BigInt(n);
+  return n < POW10.length ? POW10[n] : 10n ** BigInt(n);
 }
 
 /** Writes a decimal in plain notation, keeping its scale (trailing zeros included). */
@@ -130,6 +132,8 @@ interface Conversion {
   offset?: Decimal;
   numerator: Decimal;
   denominator?: Decimal;
+  /** factor 1, no offset */
+  identity?: boolean;
 }
 
 function dec(text: string): Decimal {
@@ -137,7 +141,7 @@ function dec(text: string): Decimal {
 }
 
 function unit(canonical: string, factor: string, extra?: Partial<Conversion>): Conversion {
-  return { canonical, numerator: dec(factor), ...extra };
+  return { canonical, numerator: dec(factor), identity: factor === '1' && !extra, ...extra };
 }
 
 /** UCUM code → conversion to the canonical unit of its dimension. */
@@ -211,6 +215,7 @@ export function canonicalizeQuantity(
   if (!conversion) return null;
   const parsed = parseDecimal(value);
   if (!parsed) return null;
+  if (conversion.identity) return { value: formatDecimal(trimDecimal(parsed)), code: conversion.canonical };
   let result = parsed;
   if (conversion.offset) result = addDecimal(result, conversion.offset);
   result = mulDecimal(result, conversion.numerator);

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
 
-/** JSON bodies arrive under any of these media types, with any charset parameter. */
-export const JSON_MEDIA_TYPES = ['application/json', 'application/fhir+json', 'application/json-patch+json'];
+/** JSON bodies arrive under any of these media types, with any charset parameter (merge-patch: a FHIR patchFormat we advertise). */
+export const JSON_MEDIA_TYPES = ['application/json', 'application/fhir+json', 'application/json-patch+json', 'application/merge-patch+json'];
 
 /** Deeper than any real FHIR resource; a bound so hostile nesting costs nothing. */
 const MAX_DEPTH = 64;

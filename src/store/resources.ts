@@ -121,12 +121,15 @@ function buildWriteVersionSql(): string {
       WHERE cur.version_id = $4 - 1
       RETURNING created_at)`,
     ...INDEX_TABLES.map(
-      (table) => `del_${table} AS (DELETE FROM ${table} WHERE partition_id = $1 AND resource_type = $2 AND resource_id = $3 AND EXISTS (SELECT 1 FROM upserted))`,
+      (table) => `del_${table} AS (DELETE FROM ${table} WHERE partition_id = $1 AND resource_type = $2 AND resource_id = $3 AND EXISTS (SELECT 1 FROM upserted) RETURNING 1)`,
     ),
+    // Sibling CTEs run in no guaranteed order (PostgreSQL runs unreferenced ones last-first), so
+    // each insert first drains its table's delete: the old rows are gone before a new row's
+    // unique check (search_sort's primary key) can collide with them.
     ...indexInserts.map(({ table, columns, types }) => {
       const arrays = types.map((type) => `$${next++}::${type}[]`).join(', ');
       return `ins_${table} AS (INSERT INTO ${table} (partition_id, resource_type, resource_id, ${columns.join(', ')})
-        SELECT $1, $2, $3, u.* FROM unnest(${arrays}) AS u WHERE EXISTS (SELECT 1 FROM upserted))`;
+        SELECT $1, $2, $3, u.* FROM unnest(${arrays}) AS u WHERE EXISTS (SELECT 1 FROM upserted) AND (SELECT count(*) FROM del_${table}) >= 0)`;
     }),
     `seq AS (INSERT INTO history_counters AS hc (partition_id, last_seq) SELECT $1, 1 WHERE EXISTS (SELECT 1 FROM upserted)
       ON CONFLICT (partition_id) DO UPDATE SET last_seq = hc.last_seq + 1 RETURNING last_seq)`,

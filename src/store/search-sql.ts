@@ -223,18 +223,19 @@ function referenceMatch(x: string, match: ReferenceMatch, scope: Scope): string 
  * search, "prefixes" on ranges): eq = contained in it, gt = something after it, ge = gt or eq, …
  */
 function dateRangeMatch(low: string, high: string, match: DateRangeMatch, scope: Scope): string {
-  const sl = scope.bind(match.low, 'timestamptz');
-  const sh = scope.bind(match.high, 'timestamptz');
+  // Bound when used: a placeholder that the text never mentions has no type PostgreSQL can infer.
+  const sl = () => scope.bind(match.low, 'timestamptz');
+  const sh = () => scope.bind(match.high, 'timestamptz');
   switch (match.comparator) {
-    case 'eq': return `(${low} >= ${sl} AND ${high} < ${sh})`;
-    case 'ne': return `(${low} < ${sl} OR ${high} >= ${sh})`;
-    case 'gt': return `${high} >= ${sh}`;
-    case 'lt': return `${low} < ${sl}`;
-    case 'ge': return `(${high} >= ${sh} OR ${low} >= ${sl})`;
-    case 'le': return `(${low} < ${sl} OR ${high} < ${sh})`;
-    case 'sa': return `${low} >= ${sh}`;
-    case 'eb': return `${high} < ${sl}`;
-    case 'ap': return `(${low} < ${sh} AND ${high} >= ${sl})`;
+    case 'eq': return `(${low} >= ${sl()} AND ${high} < ${sh()})`;
+    case 'ne': return `(${low} < ${sl()} OR ${high} >= ${sh()})`;
+    case 'gt': return `${high} >= ${sh()}`;
+    case 'lt': return `${low} < ${sl()}`;
+    case 'ge': return `(${high} >= ${sh()} OR ${low} >= ${sl()})`;
+    case 'le': return `(${low} < ${sl()} OR ${high} < ${sh()})`;
+    case 'sa': return `${low} >= ${sh()}`;
+    case 'eb': return `${high} < ${sl()}`;
+    case 'ap': return `(${low} < ${sh()} AND ${high} >= ${sl()})`;
   }
 }
 
@@ -360,18 +361,18 @@ function keysetCondition(keys: SortKey[], values: Array<string | null>, scope: S
 /** k0 after v0, or k0 = v0 and (k1 after v1, or …): for mixed directions and missing values. */
 function lexicographicAfter(keys: SortKey[], values: Array<string | null>, scope: Scope): string {
   const [key, ...rest] = keys;
-  const value = values[0];
-  const after = keyAfter(key, value, scope);
+  const value = values[0] === null ? null : scope.bind(values[0], key.type);
+  const after = keyAfter(key, value);
   if (rest.length === 0) return after;
-  const tied = value === null ? `${key.expr} IS NULL` : `${key.expr} = ${scope.bind(value, key.type)}`;
+  const tied = value === null ? `${key.expr} IS NULL` : `${key.expr} = ${value}`;
   const tail = lexicographicAfter(rest, values.slice(1), scope);
   return after === 'FALSE' ? `(${tied} AND ${tail})` : `(${after} OR (${tied} AND ${tail}))`;
 }
 
-/** Values strictly after `value` for one key; missing values come last in both directions. */
-function keyAfter(key: SortKey, value: string | null, scope: Scope): string {
+/** Values strictly after the bound `value` for one key; missing values come last in both directions. */
+function keyAfter(key: SortKey, value: string | null): string {
   if (value === null) return 'FALSE';
-  const comparison = `${key.expr} ${key.direction === 'asc' ? '>' : '<'} ${scope.bind(value, key.type)}`;
+  const comparison = `${key.expr} ${key.direction === 'asc' ? '>' : '<'} ${value}`;
   return key.nullable ? `(${comparison} OR ${key.expr} IS NULL)` : comparison;
 }
 

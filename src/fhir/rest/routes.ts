@@ -86,6 +86,13 @@ export function registerFhirRoutes(app: FastifyInstance, repository: FhirReposit
     return reply.code(204).send();
   });
 
+  // POST on an instance path: type-level operations (POST Patient/$validate) answer 501 through
+  // instanceOf; a plain id is not something one POSTs to.
+  app.post('/v1/fhir/:type/:id', { config, bodyLimit: FHIR_BODY_LIMIT }, async (request: InstanceRequest) => {
+    instanceOf(request);
+    throw new ApiError('METHOD_NOT_ALLOWED', 'POST is not allowed on a resource instance', [], { allow: 'GET, HEAD, PUT, PATCH, DELETE' });
+  });
+
   app.get('/v1/fhir/:type/:id/_history', { config }, async () => notImplemented('Instance history'));
   app.get('/v1/fhir/:type/:id/_history/:vid', { config }, async () => notImplemented('vread'));
   // Patient/{id}/{Type} (compartment search) and {Type}/{id}/$operation share this shape.

@@ -83,19 +83,17 @@ export function parseSearch(resourceType: string, query: SearchQueryString): Sea
   if (!isR4ResourceType(resourceType)) throw new SearchError(`Unknown resource type ${describeName(resourceType)}.`);
   const request: SearchRequest = { resourceType, criteria: [], sort: [], include: [], revinclude: [] };
   for (const [key, raw] of Object.entries(query)) {
-    const occurrences = (Array.isArray(raw) ? raw : [raw]).filter((value): value is string => value !== undefined);
+    // An empty parameter is ignored (FHIR R4 search §3.1.1.1).
+    const occurrences = (Array.isArray(raw) ? raw : [raw]).filter((value): value is string => value !== undefined && value !== '');
     const { name, modifier } = splitModifier(key);
-    if (IGNORED_PARAMETERS.has(name)) continue;
+    if (occurrences.length === 0 || IGNORED_PARAMETERS.has(name)) continue;
     const resultParameter = RESULT_PARAMETERS.get(name);
     if (resultParameter) {
       if (modifier !== undefined) throw new SearchError(`${describeName(key)}: modifiers are not supported on ${name}.`);
       resultParameter(request, key, occurrences);
       continue;
     }
-    for (const value of occurrences) {
-      // An empty parameter is ignored (FHIR R4 search §3.1.1.1).
-      if (value !== '') request.criteria.push(parseCriterion(resourceType, key, name, modifier, value));
-    }
+    for (const value of occurrences) request.criteria.push(parseCriterion(resourceType, key, name, modifier, value));
   }
   return request;
 }
@@ -105,23 +103,29 @@ export function parseSearch(resourceType: string, query: SearchQueryString): Sea
 
 type ResultParameterParser = (request: SearchRequest, key: string, occurrences: string[]) => void;
 
-const RESULT_PARAMETERS = new Map<string, ResultParameterParser>(Object.entries({
-  _count: (request, key, occurrences) => {
-    const value = single(key, occurrences);
-    if (!/^\d{1,9}$/.test(value)) throw new SearchError(`${key} must be a non-negative integer.`);
-    request.count = Number(value);
-  },
-  _total: (request, key, occurrences) => {
-    const value = single(key, occurrences);
-    if (value !== 'none' && value !== 'estimate' && value !== 'accurate') throw new SearchError(`${key} must be none, estimate or accurate.`);
-    request.total = value;
-  },
-  _sort: (request, key, occurrences) => {
-    request.sort = splitList(key, single(key, occurrences)).map((item) => parseSortKey(request.resourceType, item));
-  },
-  _include: (request, _key, occurrences) => request.include.push(...occurrences.filter((value) => value !== '')),
-  _revinclude: (request, _key, occurrences) => request.revinclude.push(...occurrences.filter((value) => value !== '')),
-} satisfies Record<string, ResultParameterParser>));
+const RESULT_PARAMETERS: ReadonlyMap<string, ResultParameterParser> = new Map([
+  ['_count', parseCount],
+  ['_total', parseTotal],
+  ['_sort', parseSort],
+  ['_include', (request, _key, occurrences) => request.include.push(...occurrences)],
+  ['_revinclude', (request, _key, occurrences) => request.revinclude.push(...occurrences)],
+]);
+
+function parseCount(request: SearchRequest, key: string, occurrences: string[]): void {
+  const value = single(key, occurrences);
+  if (!/^\d{1,9}$/.test(value)) throw new SearchError(`${key} must be a non-negative integer.`);
+  request.count = Number(value);
+}
+
+function parseTotal(request: SearchRequest, key: string, occurrences: string[]): void {
+  const value = single(key, occurrences);
+  if (value !== 'none' && value !== 'estimate' && value !== 'accurate') throw new SearchError(`${key} must be none, estimate or accurate.`);
+  request.total = value;
+}
+
+function parseSort(request: SearchRequest, key: string, occurrences: string[]): void {
+  request.sort = splitList(key, single(key, occurrences)).map((item) => parseSortKey(request.resourceType, item));
+}
 
 function single(key: string, occurrences: string[]): string {
   if (occurrences.length !== 1) throw new SearchError(`${key} must appear at most once.`);
@@ -189,7 +193,7 @@ function parseCriterion(resourceType: string, key: string, name: string, modifie
       noModifier(key, modifier);
       return { type: 'quantity', code: name, values: splitList(key, value).map((item) => parseQuantity(key, item)) };
     default:
-      throw new SearchError(`${describeName(name)}: ${parameter.type ?? 'this'} search parameters are not supported yet.`);
+      throw new SearchError(`${describeName(name)}: ${parameter.type} search parameters are not supported yet.`);
   }
 }
 

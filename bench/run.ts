@@ -1,0 +1,187 @@
+/**
+ * npm run bench: patient read by id and patient create, each measured against baselines in the
+ * same run on the same database, and reported as ratios (these machines are noisy):
+ *   - a bare Fastify route returning the same bytes as a patient read;
+ *   - a Fastify route doing one raw `pg` select by primary key;
+ *   - a Fastify route doing one raw insert.
+ * It runs on the PostgreSQL at BENCH_DATABASE_URL or TEST_DATABASE_URL when set, and always on
+ * the embedded PostgreSQL, then prints a table and writes docs/benchmarks.md.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import Fastify from 'fastify';
+import pg from 'pg';
+import { buildApp } from '../src/app.js';
+import { KeyCache } from '../src/auth/key-cache.js';
+import { TenantService } from '../src/auth/tenants.js';
+import { loadDefinitions } from '../src/fhir/definitions/index.js';
+import { uuidv7 } from '../src/ids.js';
+import { Database } from '../src/store/database.js';
+import { startEmbeddedPostgres } from '../src/store/embedded.js';
+import { migrate } from '../src/store/migrate.js';
+import type { LoadResult, LoadSpec } from './load.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = 8;
+const PRELOADED = 2000;
+const PATIENT = { firstName: 'Jane', lastName: 'Doe', email: 'jane@example.com', phone: '+1-555-0100', gender: 'female', birthDate: '1990-03-15', address: { line: ['123 Main St'], city: 'Austin', state: 'TX', postalCode: '78701', country: 'US' } };
+
+interface Row { scenario: string; baseline: string; result: LoadResult; baselineResult: LoadResult }
+interface TargetReport { name: string; version: string; rows: Row[] }
+
+function load(spec: Omit<LoadSpec, 'connections' | 'seconds'>): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./load.ts', import.meta.url), { workerData: { ...spec, connections: CONNECTIONS, seconds: SECONDS } });
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+}
+
+async function benchTarget(name: string, serverUrl: string): Promise<TargetReport> {
+  const database = `clinik_bench_${process.pid}`;
+  const adminUrl = withDatabase(serverUrl, 'postgres');
+  await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await adminQuery(adminUrl, `CREATE DATABASE ${database}`);
+  const connectionString = withDatabase(serverUrl, database);
+  const db = new Database({ connectionString, max: 10 });
+  const baselinePool = new pg.Pool({ connectionString, max: 10 });
+  try {
+    await migrate(db);
+    const keyCache = new KeyCache(db, connectionString);
+    await keyCache.listen();
+    const tenant = await new TenantService(db, keyCache).createTenant({ name: 'bench', plan: 'enterprise', rateLimitPerMinute: null });
+    const app = buildApp({ db, keyCache, adminKey: 'bench-admin', publicUrl: 'http://127.0.0.1', logLevel: 'warn' });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const appPort = (app.server.address() as { port: number }).port;
+    const headers = { 'x-api-key': tenant.keys.test, 'content-type': 'application/json' };
+
+    // Preload patients through the API, so reads hit a realistically sized table.
+    const ids: string[] = [];
+    for (let i = 0; i < PRELOADED; i++) {
+      const response = await app.inject({ method: 'POST', url: '/v1/patients', headers, payload: { ...PATIENT, firstName: `Jane${i}` } });
+      ids.push(response.json().data.id);
+    }
+    await db.pool.query('VACUUM ANALYZE');
+    const sample = await app.inject({ method: 'GET', url: `/v1/patients/${ids[0]}`, headers });
+    const sampleBytes = sample.body;
+    const { partition_id: partitionId } = (await db.pool.query('SELECT partition_id FROM resources LIMIT 1')).rows[0];
+
+    const baseline = Fastify({ logger: false });
+    baseline.get('/bare', async (_request, reply) => reply.type('application/json').send(sampleBytes));
+    baseline.get('/select/:id', async (request, reply) => {
+      const { rows } = await baselinePool.query({ name: 'bench_select', text: 'SELECT content FROM resources WHERE partition_id = $1 AND resource_type = $2 AND id = $3', values: [partitionId, 'Patient', (request.params as { id: string }).id] });
+      return reply.type('application/json').send(rows[0].content);
+    });
+    baseline.post('/insert', async (request, reply) => {
+      const id = uuidv7();
+      const now = new Date().toISOString();
+      await baselinePool.query({
+        name: 'bench_insert',
+        text: 'INSERT INTO resources (partition_id, resource_type, id, version_id, created_at, last_updated, index_version, content) VALUES ($1, $2, $3, 1, $4, $4, 0, $5)',
+        values: [-1, 'Baseline', id, now, JSON.stringify(request.body)],
+      });
+      return reply.code(201).send({ id });
+    });
+    await baseline.listen({ port: 0, host: '127.0.0.1' });
+    const basePort = (baseline.server.address() as { port: number }).port;
+
+    const readPaths = ids.map((id) => `/v1/patients/${id}`);
+    const body = JSON.stringify(PATIENT);
+    const rows: Row[] = [];
+    // Warm-up: JIT, prepared statements, caches.
+    await load({ port: appPort, method: 'GET', paths: readPaths, headers });
+    const bare = await load({ port: basePort, method: 'GET', paths: ['/bare'], headers: {} });
+    const select = await load({ port: basePort, method: 'GET', paths: ids.map((id) => `/select/${id}`), headers: {} });
+    const read = await load({ port: appPort, method: 'GET', paths: readPaths, headers });
+    const fhirRead = await load({ port: appPort, method: 'GET', paths: ids.map((id) => `/v1/fhir/Patient/${id}`), headers });
+    rows.push({ scenario: 'patient read (GET /v1/patients/:id)', baseline: 'raw pg select route', result: read, baselineResult: select });
+    rows.push({ scenario: 'FHIR read (GET /v1/fhir/Patient/:id)', baseline: 'raw pg select route', result: fhirRead, baselineResult: select });
+    rows.push({ scenario: 'patient read (GET /v1/patients/:id)', baseline: 'bare Fastify route', result: read, baselineResult: bare });
+    rows.push({ scenario: 'raw pg select route', baseline: 'bare Fastify route', result: select, baselineResult: bare });
+    const insert = await load({ port: basePort, method: 'POST', paths: ['/insert'], headers: { 'content-type': 'application/json' }, body });
+    const create = await load({ port: appPort, method: 'POST', paths: ['/v1/patients'], headers, body });
+    rows.push({ scenario: 'patient create (POST /v1/patients)', baseline: 'raw insert route', result: create, baselineResult: insert });
+    rows.push({ scenario: 'raw insert route', baseline: 'bare Fastify route', result: insert, baselineResult: bare });
+
+    const version = (await db.pool.query('SHOW server_version')).rows[0].server_version as string;
+    await baseline.close();
+    await app.close();
+    await keyCache.close();
+    return { name, version, rows };
+  } finally {
+    await baselinePool.end();
+    await db.close();
+    await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
+  }
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+async function adminQuery(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const pct = (a: number, b: number) => `${Math.round((a / b) * 100)}%`;
+
+function table(report: TargetReport): string {
+  const lines = [
+    `### ${report.name} (PostgreSQL ${report.version})`,
+    '',
+    '| scenario | req/s | p50 ms | p99 ms | baseline | baseline req/s | ratio |',
+    '|---|---:|---:|---:|---|---:|---:|',
+  ];
+  for (const row of report.rows) {
+    const errors = row.result.errors ? ` (${row.result.errors} errors)` : '';
+    lines.push(`| ${row.scenario}${errors} | ${fmt(row.result.perSecond)} | ${row.result.p50.toFixed(2)} | ${row.result.p99.toFixed(2)} | ${row.baseline} | ${fmt(row.baselineResult.perSecond)} | **${pct(row.result.perSecond, row.baselineResult.perSecond)}** |`);
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  loadDefinitions();
+  const reports: TargetReport[] = [];
+  const external = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
+  if (external) reports.push(await benchTarget('Server PostgreSQL', external));
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'clinikapi-bench-'));
+  const embedded = await startEmbeddedPostgres(dataDir);
+  try {
+    reports.push(await benchTarget('Embedded PostgreSQL', embedded.connectionString));
+  } finally {
+    await embedded.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+
+  const cpus = os.cpus();
+  const markdown = [
+    '# Benchmarks',
+    '',
+    'Generated by `npm run bench` (bench/run.ts). Every figure is a ratio against a baseline measured in the same run on the same',
+    'database, because absolute numbers on these shared machines swing by 25% or more between runs.',
+    '',
+    `- Date: ${new Date().toISOString()}`,
+    `- Machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}`,
+    `- Node ${process.version}; load generator in a worker thread, ${CONNECTIONS} keep-alive connections, ${SECONDS} s per scenario after a warm-up`,
+    `- Data: ${PRELOADED} patients created through the API before measuring (reads cycle through all of them); creates add more`,
+    '',
+    'Goals (issue #2): patient read ≥ 50% of the raw-select route, patient create ≥ 30% of the raw-insert route, on PostgreSQL 15.',
+    '',
+    ...reports.flatMap((report) => [table(report), '']),
+  ].join('\n');
+  console.log(markdown);
+  await writeFile(new URL('../docs/benchmarks.md', import.meta.url), `${markdown}\n`);
+}
+
+await main();

@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../../src/store/embedded.js';
+
+/**
+ * The zero-setup default, end to end: the real CLI starting the server on the embedded
+ * PostgreSQL, the admin commands talking to it, and recovery after a kill -9.
+ */
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const CLI = path.join(ROOT, 'bin/clinikapi.js');
+const dirs: string[] = [];
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'clinikapi-embedded-'));
+  await chmod(dir, 0o755);
+  dirs.push(dir);
+  return dir;
+}
+
+after(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...cleanEnv(), ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+/** The environment without the settings that would point the CLI elsewhere. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const { DATABASE_URL: _d, CLINIK_ADMIN_KEY: _a, CLINIK_PUBLIC_URL: _p, PORT: _port, ...rest } = process.env;
+  return rest;
+}
+
+/** Starts `clinikapi serve` and resolves once it prints its URL. */
+async function serve(dataDir: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, [CLI, 'serve'], { env: { ...cleanEnv(), CLINIK_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn' } });
+  let output = '';
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${output}`)), 60_000);
+    child.stdout!.on('data', (chunk) => {
+      output += chunk;
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.on('exit', () => reject(new Error(`server exited: ${output}`)));
+  });
+  return { child, url, output: () => output };
+}
+
+function stopped(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+describe('npm start on the embedded store', () => {
+  test('first start prints a demo key that works, the CLI manages tenants and keys, SIGTERM stops PostgreSQL', async () => {
+    const dataDir = path.join(await tempDir(), 'data');
+    const server = await serve(dataDir);
+    try {
+      const demoKey = /test key (clk_test_[A-Za-z0-9_-]+)/.exec(server.output())?.[1];
+      assert.ok(demoKey, server.output());
+      assert.match(server.output(), /Admin key \(shown once/);
+      assert.match(server.output(), /Try: curl /);
+      const created = await fetch(`${server.url}/v1/patients`, {
+        method: 'POST', headers: { 'x-api-key': demoKey, 'content-type': 'application/json' }, body: JSON.stringify({ firstName: 'Jane', lastName: 'Doe' }),
+      });
+      assert.equal(created.status, 201);
+
+      const env = { CLINIK_DATA_DIR: dataDir };
+      const tenant = await cli(['tenants', 'create', '--name', 'acme', '--plan', 'pro', '--json', '--url', server.url], env);
+      assert.equal(tenant.code, 0, tenant.stderr);
+      const { tenantId, keys } = JSON.parse(tenant.stdout);
+      assert.match(tenantId, /^org_/);
+      assert.match(keys.live, /^clk_live_/);
+
+      const key = await cli(['keys', 'create', '--tenant', tenantId, '--environment', 'test', '--scope', 'read', '--json', '--url', server.url], env);
+      assert.equal(key.code, 0, key.stderr);
+      const { id: keyId, key: secret } = JSON.parse(key.stdout);
+      assert.equal((await fetch(`${server.url}/v1/patients`, { headers: { 'x-api-key': secret } })).status, 200);
+
+      const listed = await cli(['keys', 'list', '--tenant', tenantId, '--url', server.url], env);
+      assert.equal(listed.code, 0);
+      assert.ok(listed.stdout.includes(keyId));
+      assert.ok(!listed.stdout.includes(secret), 'listing never shows secrets');
+
+      const revoked = await cli(['keys', 'revoke', keyId, '--url', server.url], env);
+      assert.equal(revoked.code, 0, revoked.stderr);
+      const refused = await fetch(`${server.url}/v1/patients`, { headers: { 'x-api-key': secret } });
+      assert.equal(refused.status, 401);
+      assert.equal(((await refused.json()) as { code: string }).code, 'KEY_REVOKED');
+
+      const bad = await cli(['tenants', 'create', '--name', 'x', '--plan', 'platinum', '--url', server.url], env);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /422.*\n.*plan/);
+    } finally {
+      server.child.kill('SIGTERM');
+      assert.equal(await stopped(server.child), 0);
+    }
+    assert.equal(existsSync(path.join(dataDir, 'pg', 'postmaster.pid')), false, 'PostgreSQL stopped with the server');
+
+    // A second start reuses the cluster and the data, and creates no second demo tenant.
+    const again = await serve(dataDir);
+    try {
+      assert.doesNotMatch(again.output(), /demo tenant|Admin key/);
+    } finally {
+      again.child.kill('SIGINT');
+      await stopped(again.child);
+    }
+  });
+
+  test('after a kill -9 of the server, the next start stops the orphaned PostgreSQL and keeps the data', async () => {
+    const dataDir = path.join(await tempDir(), 'data');
+    const first = await serve(dataDir);
+    const demoKey = /test key (clk_test_[A-Za-z0-9_-]+)/.exec(first.output())![1];
+    await fetch(`${first.url}/v1/patients`, { method: 'POST', headers: { 'x-api-key': demoKey, 'content-type': 'application/json' }, body: JSON.stringify({ firstName: 'Kept', lastName: 'Data' }) });
+    first.child.kill('SIGKILL');
+    await stopped(first.child);
+    const orphanPid = Number((await readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    assert.doesNotThrow(() => process.kill(orphanPid, 0), 'the postgres child outlived its parent');
+
+    const second = await serve(dataDir);
+    try {
+      const list = await fetch(`${second.url}/v1/patients`, { headers: { 'x-api-key': demoKey } });
+      const body = (await list.json()) as { data: { data: Array<{ lastName: string }> } };
+      assert.deepEqual(body.data.data.map((p) => p.lastName), ['Data']);
+      assert.throws(() => process.kill(orphanPid, 0), 'the orphan was stopped');
+    } finally {
+      second.child.kill('SIGTERM');
+      await stopped(second.child);
+    }
+  });
+
+  test('a second process on the same data dir shares the running PostgreSQL and leaves it running', async () => {
+    const dataDir = path.join(await tempDir(), 'data');
+    const owner = await startEmbeddedPostgres(dataDir);
+    try {
+      const guest = await startEmbeddedPostgres(dataDir);
+      assert.equal(guest.connectionString, owner.connectionString);
+      await guest.stop();
+      const client = new pg.Client({ connectionString: owner.connectionString });
+      await client.connect();
+      assert.equal((await client.query('SELECT 1 AS one')).rows[0].one, 1);
+      await client.end();
+    } finally {
+      await owner.stop();
+    }
+  });
+
+  test('as root, a data dir the postgres user cannot reach fails with a clear message', { skip: os.userInfo().uid !== 0 && 'only meaningful as root' }, async () => {
+    const locked = path.join(await tempDir(), 'locked');
+    await mkdir(locked, { mode: 0o700 });
+    await chmod(locked, 0o700);
+    await assert.rejects(startEmbeddedPostgres(path.join(locked, 'data')), /cannot enter .*locked.*CLINIK_DATA_DIR=/s);
+  });
+});

@@ -1,0 +1,334 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { decodeCursor, encodeCursor } from '../../src/fhir/search/cursor.js';
+import { parseSearch, type SearchQueryString } from '../../src/fhir/search/parse.js';
+import { planSearch, SIMPLIFIED_DEFAULT_SORT, type PlanOptions } from '../../src/fhir/search/plan.js';
+import { Database, type Tx } from '../../src/store/database.js';
+import { findReferencing, runSearch, type SearchResult } from '../../src/store/search.js';
+
+// ---------------------------------------------------------------------------------------------
+// Throw-away database (to move onto the shared test harness later)
+
+const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const MIGRATION = new URL('../../src/store/migrations/001_init.sql', import.meta.url);
+
+interface TestDatabase { db: Database; drop(): Promise<void> }
+
+/** Creates a uniquely named database with the schema; `drop` closes the pool and removes it. */
+async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `clinik_search_test_${randomBytes(6).toString('hex')}`;
+  await adminQuery(`CREATE DATABASE ${name}`);
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  const db = new Database({ connectionString: url.toString(), max: 2 });
+  await db.pool.query(await readFile(MIGRATION, 'utf8'));
+  return {
+    db,
+    async drop() {
+      await db.close();
+      await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    },
+  };
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures: patients with hand-written index rows, as the indexer would write them
+
+interface PatientFixture {
+  id: string;
+  created: string;
+  updated: string;
+  deleted?: boolean;
+  names?: string[];
+  gender?: string;
+  birth?: [low: string, high: string];
+  gp?: string;
+}
+
+const GENDER_SYSTEM = 'http://hl7.org/fhir/administrative-gender';
+
+const PARTITION_1: PatientFixture[] = [
+  { id: 'p1', created: '2024-01-01T00:00:00Z', updated: '2024-01-05T10:00:00.123456Z', names: ['smith', 'john'], gender: 'male', birth: ['1980-05-10T00:00:00.000Z', '1980-05-10T23:59:59.999Z'], gp: 'dr1' },
+  { id: 'p2', created: '2024-01-02T00:00:00Z', updated: '2024-01-03T00:00:00Z', names: ['smithson', 'ann'], gender: 'female', birth: ['1990-03-01T00:00:00.000Z', '1990-03-31T23:59:59.999Z'], gp: 'dr2' },
+  { id: 'p3', created: '2024-01-03T00:00:00Z', updated: '2024-01-03T00:00:00Z', names: ['angstrom', 'zoe'], gender: 'female', gp: 'dr1' },
+  { id: 'p4', created: '2024-01-04T00:00:00Z', updated: '2024-01-02T00:00:00Z', names: ['blacksmith'], gender: 'male', birth: ['2000-12-31T00:00:00.000Z', '2000-12-31T23:59:59.999Z'] },
+  { id: 'p5', created: '2024-01-05T00:00:00Z', updated: '2024-01-05T00:00:00Z', deleted: true, names: ['smith'], gender: 'male' },
+  { id: 'p6', created: '2024-01-06T00:00:00Z', updated: '2024-01-06T00:00:00Z', names: ['o%_x'] },
+];
+
+const PARTITION_2: PatientFixture[] = [
+  { id: 'p1', created: '2024-01-01T00:00:00Z', updated: '2024-01-01T00:00:00Z', names: ['smith'], gender: 'female' },
+  { id: 'q1', created: '2024-01-02T00:00:00Z', updated: '2024-01-02T00:00:00Z', names: ['smithers'], gender: 'male' },
+];
+
+async function insertResource(tx: Tx, partition: number, type: string, id: string, fields: { created: string; updated: string; deleted?: boolean; params: string[] }): Promise<void> {
+  await tx.query(
+    `INSERT INTO resources (partition_id, resource_type, id, version_id, created_at, last_updated, deleted, index_version, index_params, content)
+     VALUES ($1, $2, $3, 1, $4, $5, $6, 1, $7, $8)`,
+    [partition, type, id, fields.created, fields.updated, fields.deleted ?? false, fields.params, fields.deleted ? null : JSON.stringify({ resourceType: type, id })],
+  );
+}
+
+async function insertPatient(tx: Tx, partition: number, patient: PatientFixture): Promise<void> {
+  const key = [partition, 'Patient', patient.id];
+  const params: string[] = [];
+  if (patient.names) {
+    params.push('name');
+    for (const name of patient.names) await tx.query(`INSERT INTO search_string (partition_id, resource_type, resource_id, param, value) VALUES ($1, $2, $3, 'name', $4)`, [...key, name]);
+    const sorted = [...patient.names].sort();
+    await insertSort(tx, key, 'name', { asc_text: sorted[0], desc_text: sorted[sorted.length - 1] });
+  }
+  if (patient.gender) {
+    params.push('gender');
+    await tx.query(`INSERT INTO search_token (partition_id, resource_type, resource_id, param, system, code) VALUES ($1, $2, $3, 'gender', $4, $5)`, [...key, GENDER_SYSTEM, patient.gender]);
+  }
+  if (patient.birth) {
+    params.push('birthdate');
+    await tx.query(`INSERT INTO search_date (partition_id, resource_type, resource_id, param, low, high) VALUES ($1, $2, $3, 'birthdate', $4, $5)`, [...key, ...patient.birth]);
+    await insertSort(tx, key, 'birthdate', { asc_date: patient.birth[0], desc_date: patient.birth[1] });
+  }
+  if (patient.gp) {
+    params.push('general-practitioner');
+    await tx.query(
+      `INSERT INTO search_reference (partition_id, resource_type, resource_id, param, target_type, target_id) VALUES ($1, $2, $3, 'general-practitioner', 'Practitioner', $4)`,
+      [...key, patient.gp],
+    );
+  }
+  await insertResource(tx, partition, 'Patient', patient.id, { created: patient.created, updated: patient.updated, deleted: patient.deleted, params });
+}
+
+async function insertSort(tx: Tx, key: unknown[], param: string, columns: Record<string, string>): Promise<void> {
+  const names = Object.keys(columns);
+  await tx.query(
+    `INSERT INTO search_sort (partition_id, resource_type, resource_id, param, ${names.join(', ')}) VALUES ($1, $2, $3, $4, ${names.map((_, i) => `$${i + 5}`).join(', ')})`,
+    [...key, param, ...Object.values(columns)],
+  );
+}
+
+async function insertObservation(tx: Tx, partition: number, id: string, subject: string): Promise<void> {
+  await tx.query(
+    `INSERT INTO search_reference (partition_id, resource_type, resource_id, param, target_type, target_id) VALUES ($1, 'Observation', $2, 'subject', 'Patient', $3)`,
+    [partition, id, subject],
+  );
+  await insertResource(tx, partition, 'Observation', id, { created: '2024-02-01T00:00:00Z', updated: '2024-02-01T00:00:00Z', params: ['subject'] });
+}
+
+/** More patients than TOTAL_THRESHOLD, in a partition of their own. */
+async function insertManyPatients(tx: Tx, partition: number, count: number): Promise<void> {
+  await tx.query(
+    `INSERT INTO resources (partition_id, resource_type, id, version_id, created_at, last_updated, index_version, content)
+     SELECT $1, 'Patient', 'm' || n, 1, now(), now(), 1, '{}' FROM generate_series(1, $2::integer) AS n`,
+    [partition, count],
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+
+describe('search against PostgreSQL', () => {
+  let testDb: TestDatabase;
+
+  before(async () => {
+    testDb = await createTestDatabase();
+    await testDb.db.transaction(async (tx) => {
+      for (const patient of PARTITION_1) await insertPatient(tx, 1, patient);
+      for (const patient of PARTITION_2) await insertPatient(tx, 2, patient);
+      await insertObservation(tx, 1, 'o1', 'p1');
+      await insertObservation(tx, 1, 'o2', 'p2');
+      await insertObservation(tx, 1, 'o3', 'p3');
+      await insertObservation(tx, 2, 'o1', 'p1');
+      await insertManyPatients(tx, 3, 10_001);
+    });
+  });
+
+  after(async () => {
+    await testDb?.drop();
+  });
+
+  /** One page, the way the FHIR service runs it: parse, plan, resume from the cursor, run. */
+  async function search(partition: number, query: SearchQueryString, options?: PlanOptions & { cursor?: string }): Promise<SearchResult & { cursor?: string }> {
+    const plan = planSearch(parseSearch('Patient', query), options);
+    plan.after = decodeCursor(options?.cursor, plan);
+    const result = await testDb.db.read((tx) => runSearch(tx, partition, plan));
+    return { ...result, cursor: result.next && encodeCursor(result.next, plan) };
+  }
+
+  async function ids(query: SearchQueryString, partition = 1, options?: PlanOptions): Promise<string[]> {
+    return (await search(partition, query, options)).rows.map((row) => row.id);
+  }
+
+  /** Every page of a search, following cursors until hasMore is false. */
+  async function allPages(query: SearchQueryString, options?: PlanOptions): Promise<string[][]> {
+    const pages: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await search(1, query, { ...options, cursor });
+      pages.push(page.rows.map((row) => row.id));
+      assert.equal(page.hasMore, page.cursor !== undefined);
+      cursor = page.cursor;
+    } while (cursor && pages.length < 20);
+    return pages;
+  }
+
+  it('returns the row shape with ISO instants', async () => {
+    const [row] = (await search(1, { _id: 'p1' })).rows;
+    assert.deepEqual(row, {
+      id: 'p1',
+      content: '{"resourceType":"Patient","id":"p1"}',
+      createdAt: '2024-01-01T00:00:00.000Z',
+      lastUpdated: '2024-01-05T10:00:00.123Z',
+      versionId: 1,
+    });
+  });
+
+  it('matches tokens by code, system|code, |code and :not', async () => {
+    assert.deepEqual(await ids({ gender: 'male' }), ['p4', 'p1']);
+    assert.deepEqual(await ids({ gender: `${GENDER_SYSTEM}|female` }), ['p2', 'p3']);
+    assert.deepEqual(await ids({ gender: '|female' }), []);
+    assert.deepEqual(await ids({ gender: 'male,female' }), ['p4', 'p2', 'p3', 'p1']);
+    assert.deepEqual(await ids({ 'gender:not': 'female' }), ['p4', 'p1', 'p6']);
+  });
+
+  it('matches strings by normalised prefix, :contains and :exact', async () => {
+    assert.deepEqual(await ids({ name: 'SMITH' }), ['p2', 'p1']);
+    assert.deepEqual(await ids({ 'name:contains': 'smith' }), ['p4', 'p2', 'p1']);
+    assert.deepEqual(await ids({ 'name:exact': 'Smith' }), ['p1']);
+    assert.deepEqual(await ids({ name: 'Zoë' }), ['p3']);
+    assert.deepEqual(await ids({ name: ['smith', 'john'] }), ['p1']);
+  });
+
+  it('treats % and _ in string values literally', async () => {
+    assert.deepEqual(await ids({ name: 'o%' }), ['p6']);
+    assert.deepEqual(await ids({ 'name:contains': '_' }), ['p6']);
+    assert.deepEqual(await ids({ name: 'o_' }), []);
+  });
+
+  it('keeps injection attempts as plain values', async () => {
+    assert.deepEqual(await ids({ name: "'; DROP TABLE resources;--" }), []);
+    assert.deepEqual(await ids({ _id: 'p1' }), ['p1']);
+  });
+
+  it('matches date ranges with every prefix', async () => {
+    assert.deepEqual(await ids({ birthdate: '1980' }), ['p1']);
+    assert.deepEqual(await ids({ birthdate: '1990-03' }), ['p2']);
+    assert.deepEqual(await ids({ birthdate: '1990-03-15' }), [], 'eq: the indexed month is not inside the searched day');
+    assert.deepEqual(await ids({ birthdate: 'ne1980-05-10' }), ['p4', 'p2']);
+    assert.deepEqual(await ids({ birthdate: 'gt1990' }), ['p4']);
+    assert.deepEqual(await ids({ birthdate: 'ge1990-01-01' }), ['p4', 'p2']);
+    assert.deepEqual(await ids({ birthdate: 'lt1990-03-10' }), ['p2', 'p1'], 'lt: p2’s March starts before the 10th');
+    assert.deepEqual(await ids({ birthdate: 'le1980-05-10' }), ['p1']);
+    assert.deepEqual(await ids({ birthdate: 'sa1980-05-10' }), ['p4', 'p2']);
+    assert.deepEqual(await ids({ birthdate: 'eb1990-03-01' }), ['p1']);
+    assert.deepEqual(await ids({ birthdate: 'ap2000-12-31' }), ['p4']);
+    assert.deepEqual(await ids({ birthdate: ['ge1980', 'lt1995'] }), ['p2', 'p1']);
+  });
+
+  it('matches _lastUpdated and _id on the resource row', async () => {
+    assert.deepEqual(await ids({ _lastUpdated: 'ge2024-01-03' }), ['p2', 'p3', 'p1', 'p6']);
+    assert.deepEqual(await ids({ _lastUpdated: '2024-01-05' }), ['p1']);
+    assert.deepEqual(await ids({ _lastUpdated: 'lt2024-01-05T10:00:00.124Z' }), ['p4', 'p2', 'p3', 'p1']);
+    assert.deepEqual(await ids({ _id: 'p3,p1,p5' }), ['p3', 'p1']);
+  });
+
+  it('matches references by Type/id, id and :Type', async () => {
+    assert.deepEqual(await ids({ 'general-practitioner': 'Practitioner/dr1' }), ['p3', 'p1']);
+    assert.deepEqual(await ids({ 'general-practitioner': 'dr2' }), ['p2']);
+    assert.deepEqual(await ids({ 'general-practitioner:Practitioner': 'dr1' }), ['p3', 'p1']);
+    assert.deepEqual(await ids({ 'general-practitioner': 'Organization/dr1' }), []);
+  });
+
+  it('matches :missing on index_params', async () => {
+    assert.deepEqual(await ids({ 'birthdate:missing': 'true' }), ['p3', 'p6']);
+    assert.deepEqual(await ids({ 'birthdate:missing': 'false' }), ['p4', 'p2', 'p1']);
+  });
+
+  it('sorts by parameters, missing values last in both directions', async () => {
+    assert.deepEqual(await ids({ _sort: 'birthdate' }), ['p1', 'p2', 'p4', 'p3', 'p6']);
+    assert.deepEqual(await ids({ _sort: '-birthdate' }), ['p4', 'p2', 'p1', 'p6', 'p3']);
+    assert.deepEqual(await ids({ _sort: 'name' }), ['p3', 'p2', 'p4', 'p1', 'p6']);
+    assert.deepEqual(await ids({ _sort: '-name' }), ['p3', 'p2', 'p1', 'p6', 'p4']);
+  });
+
+  it('sorts by _id, _lastUpdated and the simplified API default (created, newest first)', async () => {
+    assert.deepEqual(await ids({ _sort: '-_id' }), ['p6', 'p4', 'p3', 'p2', 'p1']);
+    assert.deepEqual(await ids({}), ['p4', 'p2', 'p3', 'p1', 'p6']);
+    assert.deepEqual(await ids({ _sort: '-_lastUpdated' }), ['p6', 'p1', 'p3', 'p2', 'p4']);
+    assert.deepEqual(await ids({}, 1, { defaultSort: SIMPLIFIED_DEFAULT_SORT }), ['p6', 'p4', 'p3', 'p2', 'p1']);
+  });
+
+  const pagedSearches: Array<[string, SearchQueryString, PlanOptions?]> = [
+    ['_lastUpdated (ties on p2/p3, microseconds on p1)', {}],
+    ['created descending', {}, { defaultSort: SIMPLIFIED_DEFAULT_SORT }],
+    ['-birthdate (missing values)', { _sort: '-birthdate' }],
+    ['birthdate,-name (mixed directions)', { _sort: 'birthdate,-name' }],
+    ['a filtered search', { 'gender:not': 'female', _sort: 'name' }],
+  ];
+  for (const [what, query, options] of pagedSearches) {
+    it(`pages by keyset without skipping or repeating: ${what}`, async () => {
+      const expected = await ids(query, 1, options);
+      for (const count of ['1', '2', '3']) {
+        const pages = await allPages({ ...query, _count: count }, options);
+        assert.ok(pages.every((page) => page.length <= Number(count)));
+        assert.deepEqual(pages.flat(), expected, `_count=${count}`);
+      }
+    });
+  }
+
+  it('starts from the first page when the cursor belongs to other filters or is garbage', async () => {
+    const first = await search(1, { _count: '2' });
+    assert.ok(first.cursor);
+    const second = await search(1, { _count: '2' }, { cursor: first.cursor });
+    assert.deepEqual(second.rows.map((row) => row.id), ['p3', 'p1']);
+    const otherFilters = await search(1, { _count: '2', gender: 'male' }, { cursor: first.cursor });
+    assert.deepEqual(otherFilters.rows.map((row) => row.id), ['p4', 'p1']);
+    const garbage = await search(1, { _count: '2' }, { cursor: 'bm90IGEgY3Vyc29y' });
+    assert.deepEqual(garbage.rows.map((row) => row.id), ['p4', 'p2']);
+  });
+
+  it('counts the total when asked, exactly up to the threshold', async () => {
+    const page = await search(1, { gender: 'female', _count: '1', _total: 'accurate' });
+    assert.equal(page.total, 2);
+    assert.equal(page.rows.length, 1);
+    assert.equal(page.hasMore, true);
+    assert.equal((await search(1, { gender: 'female' })).total, undefined);
+    const countOnly = await search(1, { _count: '0', _total: 'accurate' });
+    assert.deepEqual(countOnly.rows, []);
+    assert.equal(countOnly.total, 5);
+    const many = await search(3, { _count: '1', _total: 'accurate' });
+    assert.equal(many.total, undefined, 'above TOTAL_THRESHOLD the total is left out');
+    assert.equal(many.hasMore, true);
+    assert.equal((await search(3, { _id: 'm1,m2,m10001', _total: 'accurate' })).total, 3);
+  });
+
+  it('never crosses partitions', async () => {
+    assert.deepEqual(await ids({ name: 'smith' }, 2), ['p1', 'q1']);
+    assert.deepEqual(await ids({ gender: 'female' }, 2), ['p1']);
+    assert.deepEqual(await ids({ _id: 'q1' }, 1), []);
+    assert.deepEqual(await ids({ name: 'smithers' }, 1), []);
+    assert.deepEqual(await ids({}, 4), []);
+  });
+
+  it('finds the resources that reference targets (for _revinclude)', async () => {
+    const referencing = (partition: number, targets: string[], limit = 10) =>
+      testDb.db.read((tx) => findReferencing(tx, partition, 'Observation', 'subject', 'Patient', targets, limit));
+    assert.deepEqual((await referencing(1, ['p1', 'p2'])).map((row) => row.id), ['o1', 'o2']);
+    assert.deepEqual((await referencing(1, ['p1', 'p2', 'p3'], 2)).map((row) => row.id), ['o1', 'o2']);
+    assert.deepEqual((await referencing(2, ['p1', 'p2'])).map((row) => row.id), ['o1']);
+    assert.deepEqual(await referencing(1, []), []);
+    const [row] = await referencing(1, ['p3']);
+    assert.equal(row.content, '{"resourceType":"Observation","id":"o3"}');
+  });
+});

@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { SearchFilter, SearchQuery } from '../../src/store/search-query.js';
+import { compileCount, compileReferencing, compileSearch, TOTAL_THRESHOLD, type SqlQuery } from '../../src/store/search-sql.js';
+
+const INJECTION = "'; DROP TABLE resources;--";
+const PARTITION = 7;
+
+/** One filter of every kind, every value (and every parameter code) an injection attempt. */
+function hostileFilters(): SearchFilter[] {
+  const x = INJECTION;
+  return [
+    { kind: 'token', param: x, negate: false, anyOf: [{ match: 'code', system: x, code: x }, { match: 'text', text: x }] },
+    { kind: 'token', param: x, negate: true, anyOf: [{ match: 'code', code: x }] },
+    { kind: 'string', param: x, anyOf: [{ mode: 'exact', value: x }, { mode: 'prefix', value: x }, { mode: 'contains', value: x }] },
+    {
+      kind: 'reference',
+      param: x,
+      anyOf: [{ match: 'target', targetType: x, targetId: x }, { match: 'url', reference: x }, { match: 'identifier', system: x, value: x }],
+    },
+    { kind: 'uri', param: x, anyOf: [x] },
+    { kind: 'date', param: x, anyOf: [{ comparator: 'ge', low: x, high: x }, { comparator: 'gt', low: x, high: x }] },
+    { kind: 'number', param: x, anyOf: [{ comparator: 'ap', value: x, low: x, high: x }] },
+    { kind: 'quantity', param: x, anyOf: [{ comparator: 'eq', value: x, low: x, high: x, canonical: false, system: x, code: x }] },
+    { kind: 'quantity', param: x, anyOf: [{ comparator: 'gt', value: x, low: x, high: x, canonical: true, code: x }] },
+    { kind: 'id', anyOf: [x] },
+    { kind: 'lastUpdated', anyOf: [{ comparator: 'eq', low: x, high: x }] },
+    { kind: 'missing', param: x, missing: true },
+  ];
+}
+
+function hostileQuery(): SearchQuery {
+  return {
+    resourceType: INJECTION,
+    filters: hostileFilters(),
+    sort: [
+      { by: 'param', param: INJECTION, valueType: 'text', direction: 'desc' },
+      { by: 'param', param: INJECTION, valueType: 'date', direction: 'asc' },
+      { by: 'lastUpdated', direction: 'asc' },
+    ],
+    pageSize: 10,
+    after: { values: [INJECTION, null, INJECTION], id: INJECTION },
+    total: 'bounded',
+  };
+}
+
+/** Every `FROM table alias` / `JOIN table alias` in the statement. */
+function tableReferences(sql: string): Array<{ table: string; alias: string }> {
+  return [...sql.matchAll(/\b(?:FROM|JOIN)\s+([a-z_]+)\s+([a-z]\w*)/g)].map(([, table, alias]) => ({ table, alias }));
+}
+
+function assertSafe(sql: SqlQuery): void {
+  assert.ok(!sql.text.includes(INJECTION), 'a value reached the SQL text');
+  assert.ok(!sql.text.includes('DROP'), 'a value reached the SQL text');
+  assert.doesNotMatch(sql.text, /\bOFFSET\b/i);
+  assert.equal(sql.values[0], PARTITION);
+  const references = tableReferences(sql.text);
+  assert.ok(references.length > 0);
+  for (const { table, alias } of references) {
+    assert.match(sql.text, new RegExp(`\\b${alias}\\.partition_id = \\$1::integer`), `${table} ${alias} is not constrained by partition_id`);
+    assert.match(sql.text, new RegExp(`\\b${alias}\\.resource_type = \\$2::text`), `${table} ${alias} is not constrained by resource_type`);
+  }
+  // Each value has a placeholder in the text and each placeholder a value (an unused one fails in PostgreSQL).
+  const placeholders = new Set([...sql.text.matchAll(/\$(\d+)::/g)].map(([, n]) => Number(n)));
+  assert.deepEqual([...placeholders].sort((a, b) => a - b), sql.values.map((_, i) => i + 1));
+}
+
+describe('compileSearch', () => {
+  it('binds every value, parameter code and resource type', () => {
+    const sql = compileSearch(hostileQuery(), PARTITION);
+    assertSafe(sql);
+    assert.ok(sql.values.includes(INJECTION));
+    assert.ok(sql.values.some((value) => Array.isArray(value) && value.includes(INJECTION)), 'the _id list is bound as an array');
+  });
+
+  it('escapes LIKE wildcards in the bound pattern, not in the SQL', () => {
+    const sql = compileSearch(
+      { resourceType: 'Patient', filters: [{ kind: 'string', param: 'name', anyOf: [{ mode: 'contains', value: '50%_a\\b' }] }], sort: [{ by: 'id', direction: 'asc' }], pageSize: 1, total: 'none' },
+      PARTITION,
+    );
+    assert.ok(sql.values.includes('%50\\%\\_a\\\\b%'));
+    assert.match(sql.text, /value COLLATE "C" LIKE \$\d+::text/);
+  });
+
+  it('constrains the resources row and every EXISTS subquery by partition and type', () => {
+    const sql = compileSearch(hostileQuery(), PARTITION);
+    const subqueries = sql.text.match(/EXISTS \(SELECT 1 FROM/g) ?? [];
+    assert.equal(subqueries.length, hostileFilters().filter((filter) => !['id', 'lastUpdated', 'missing'].includes(filter.kind)).length);
+    assert.match(sql.text, /r\.partition_id = \$1::integer AND r\.resource_type = \$2::text AND NOT r\.deleted/);
+    assert.match(sql.text, /NOT EXISTS \(SELECT 1 FROM search_token/);
+  });
+
+  it('fetches one row more than the page, after the cursor, ordered by the keys then the id', () => {
+    const sql = compileSearch(
+      { resourceType: 'Patient', filters: [], sort: [{ by: 'lastUpdated', direction: 'asc' }], pageSize: 20, after: { values: ['2024-01-01T00:00:00.000000Z'], id: 'p1' }, total: 'none' },
+      PARTITION,
+    );
+    assertSafe(sql);
+    assert.equal(sql.values.at(-1), 21);
+    assert.match(sql.text, /LIMIT \$\d+::integer$/);
+    assert.match(sql.text, /ORDER BY r\.last_updated ASC, r\.id ASC/);
+    assert.match(sql.text, /\(r\.last_updated, r\.id\) > \(\$\d+::timestamptz, \$\d+::text\)/);
+    assert.ok(sql.values.includes('2024-01-01T00:00:00.000000Z') && sql.values.includes('p1'));
+  });
+
+  it('orders missing sort values last and expands the keyset for them', () => {
+    const sql = compileSearch(
+      {
+        resourceType: 'Patient',
+        filters: [],
+        sort: [{ by: 'param', param: 'birthdate', valueType: 'date', direction: 'desc' }],
+        pageSize: 5,
+        after: { values: [null], id: 'p3' },
+        total: 'none',
+      },
+      PARTITION,
+    );
+    assertSafe(sql);
+    assert.match(sql.text, /LEFT JOIN search_sort s1 ON s1\.partition_id = \$1::integer AND s1\.resource_type = \$2::text/);
+    assert.match(sql.text, /ORDER BY s1\.desc_date DESC NULLS LAST, r\.id DESC/);
+    assert.match(sql.text, /\(s1\.desc_date IS NULL AND r\.id < \$\d+::text\)/);
+  });
+
+  it('rejects a cursor that does not fit the sort', () => {
+    assert.throws(() => compileSearch({ ...hostileQuery(), after: { values: [], id: 'x' } }, PARTITION), RangeError);
+  });
+});
+
+describe('compileCount', () => {
+  it('counts the filtered rows up to the threshold, without paging', () => {
+    const sql = compileCount(hostileQuery(), PARTITION);
+    assertSafe(sql);
+    assert.equal(sql.values.at(-1), TOTAL_THRESHOLD + 1);
+    assert.equal(TOTAL_THRESHOLD, 10000);
+    assert.doesNotMatch(sql.text, /ORDER BY|search_sort/);
+  });
+});
+
+describe('compileReferencing', () => {
+  it('binds the source type, parameter, target type and ids', () => {
+    const sql = compileReferencing({ sourceType: INJECTION, param: INJECTION, targetType: INJECTION, targetIds: [INJECTION], limit: 50 }, PARTITION);
+    assertSafe(sql);
+    assert.match(sql.text, /FROM search_reference i1 WHERE i1\.partition_id = \$1::integer AND i1\.resource_type = \$2::text/);
+    assert.equal(sql.values.at(-1), 50);
+  });
+});

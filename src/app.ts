@@ -11,7 +11,7 @@ import { registerFhirRoutes } from './fhir/rest/routes.js';
 import { FhirSearch } from './fhir/search/service.js';
 import { registerJsonBodies } from './http/body.js';
 import { newRequestId } from './http/context.js';
-import { registerErrorHandling } from './http/error-handler.js';
+import { frameworkErrorHandler, registerErrorHandling } from './http/error-handler.js';
 import { registerGuards } from './http/guards.js';
 import { registerHealthRoute } from './http/health.js';
 import { loggerOptions, registerRequestLogging } from './http/logging.js';
@@ -50,6 +50,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     bodyLimit: 1024 * 1024,
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
+    frameworkErrors: frameworkErrorHandler,
   });
   app.decorate('publicUrl', options.publicUrl);
   app.addHook('onRequest', async (request, reply) => {

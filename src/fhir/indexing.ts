@@ -993,8 +993,13 @@ export function indexResource(resource: Resource): IndexRows {
         if (grp >= MAX_GROUPS) break;
         const next = grp + 1;
         // A group is written only when every part has a value (otherwise it can never match).
-        const values = composite.parts.map((part) => part.expression.eval(context, [element]));
-        if (values.some((v) => v.length === 0)) continue;
+        const values: TypedValue[][] = [];
+        for (const part of composite.parts) {
+          const found = part.expression.eval(context, [element]);
+          if (found.length === 0) break;
+          values.push(found);
+        }
+        if (values.length < composite.parts.length) continue;
         const probe = new Collector();
         let complete = true;
         for (let i = 0; i < composite.parts.length && complete; i++) {

@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { ApiError, validationError, type Issue } from '../errors.js';
+import { ApiError, invalidIssue, validationError, type Issue } from '../errors.js';
 import { uuidv7 } from '../ids.js';
 import type { Database, Tx } from '../store/database.js';
 import { emptyIndexRows } from '../store/index-rows.js';
@@ -149,7 +149,13 @@ function checkIfMatch(stored: StoredResource | undefined, options: WriteOptions)
  */
 function stamp(resource: Resource, id: string, versionId: number, lastUpdated: string, tenantId: string): Resource {
   const { resourceType, id: _ignored, meta, ...rest } = resource;
-  const tags = (meta?.tag ?? []).filter((tag) => tag.system !== TENANT_TAG_SYSTEM);
+  // Client input is untrusted until validated (after stamping): refuse shapes the tag logic cannot use.
+  const untrusted = meta as unknown;
+  if (untrusted !== undefined && untrusted !== null && (typeof untrusted !== 'object' || Array.isArray(untrusted))) {
+    throw validationError([invalidIssue('meta', 'Expected object')]);
+  }
+  if (meta?.tag !== undefined && !Array.isArray(meta.tag)) throw validationError([invalidIssue('meta.tag', 'Expected array')]);
+  const tags = (meta?.tag ?? []).filter((tag) => (tag as unknown as { system?: unknown } | null)?.system !== TENANT_TAG_SYSTEM);
   tags.push({ system: TENANT_TAG_SYSTEM, code: tenantId });
   return { resourceType, id, meta: { ...meta, versionId: String(versionId), lastUpdated, tag: tags }, ...rest } as Resource;
 }

@@ -15,13 +15,27 @@ const FRAMEWORK_ERRORS: Record<string, ErrorCode> = {
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
     const apiError = toApiError(error);
-    if (apiError.status >= 500) {
+    // A 501 on a reserved path is a deliberate answer, not a failure: only failures are logged.
+    if (apiError.status >= 500 && apiError.code !== 'NOT_IMPLEMENTED') {
       // Log the kind and the stack frames, never the message: driver messages can quote values.
       request.log.error({ errorName: error.name, errorCode: (error as { code?: string }).code, stack: stackFrames(error) }, 'request failed');
     }
     return sendError(request, reply, apiError);
   });
   app.setNotFoundHandler((request, reply) => sendError(request, reply, new ApiError('NOT_FOUND', 'No such route')));
+}
+
+/**
+ * Errors the router raises before any hook runs (a path parameter longer than the router allows,
+ * a path it cannot decode): answered in our format too, never the framework's default body.
+ * An over-long segment cannot name anything (ids are at most 64 characters): no such route.
+ */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', request.id);
+  const apiError = error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+    ? new ApiError('NOT_FOUND', 'No such route')
+    : new ApiError('INVALID_REQUEST', 'The request URL is malformed');
+  sendError(request, reply, apiError);
 }
 
 function toApiError(error: FastifyError | ApiError): ApiError {

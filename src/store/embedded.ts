@@ -111,7 +111,7 @@ async function runningServer(dataDir: string, clusterDir: string): Promise<{ por
   const port = Number(lines[3]);
   if (!isAlive(postmasterPid) || !port) return undefined;
   const owner = Number((await fs.readFile(ownerFile(dataDir), 'utf8').catch(() => '')).trim());
-  return { port, ownerAlive: owner !== process.pid && isAlive(owner) };
+  return { port, ownerAlive: isAlive(owner) };
 }
 
 async function stopOrphan(clusterDir: string, asPostgresUser: boolean): Promise<void> {

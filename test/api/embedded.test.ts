@@ -146,17 +146,18 @@ describe('npm start on the embedded store', () => {
     }
   });
 
-  test('a second process on the same data dir shares the running PostgreSQL and leaves it running', async () => {
+  test('the CLI shares the running PostgreSQL of a server and leaves it running', async () => {
     const dataDir = path.join(await tempDir(), 'data');
     const owner = await startEmbeddedPostgres(dataDir);
     try {
-      const guest = await startEmbeddedPostgres(dataDir);
-      assert.equal(guest.connectionString, owner.connectionString);
-      await guest.stop();
+      const migrated = await cli(['migrate'], { CLINIK_DATA_DIR: dataDir });
+      assert.equal(migrated.code, 0, migrated.stderr);
+      assert.match(migrated.stdout, /Applied migrations 1|up to date/);
       const client = new pg.Client({ connectionString: owner.connectionString });
       await client.connect();
-      assert.equal((await client.query('SELECT 1 AS one')).rows[0].one, 1);
+      const { rows } = await client.query('SELECT count(*)::int AS applied FROM schema_migrations');
       await client.end();
+      assert.ok(rows[0].applied >= 1, 'the CLI migrated the shared server, which is still up');
     } finally {
       await owner.stop();
     }

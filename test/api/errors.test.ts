@@ -335,6 +335,18 @@ describe('NOT_FOUND (404) and METHOD_NOT_ALLOWED (405)', () => {
     assertOutcome(await t.request('GET', '/v1/fhir/Patient/a/b/c/d'), 404, 'not-found');
   });
 
+  test('path segments longer than the router allows, or that do not decode, are answered in our format', async () => {
+    const long = 'a'.repeat(250);
+    assertApiError(await t.request('GET', `/v1/patients/${long}`, { key: tenant.keys.test }), 404, 'NOT_FOUND');
+    assertApiError(await t.request('DELETE', `/admin/keys/${long}`, { headers: { 'x-admin-key': t.adminKey } }), 404, 'NOT_FOUND');
+    assertOutcome(await t.request('GET', `/v1/fhir/Patient/${long}`, { key: tenant.keys.test }), 404, 'not-found');
+    for (const bad of ['%E0%A4%A', '%zz', '%ED%A0%80', '%00']) {
+      assertApiError(await t.request('GET', `/v1/patients/${bad}`, { key: tenant.keys.test }), 400, 'INVALID_REQUEST', bad);
+      assertOutcome(await t.request('GET', `/v1/fhir/Patient/${bad}`, { key: tenant.keys.test }), 400, 'invalid', bad);
+      assertApiError(await t.request('GET', `/v1/patients?name=${bad}`, { key: tenant.keys.test }), 400, 'INVALID_REQUEST', bad);
+    }
+  });
+
   test('405 with Allow on the simplified paths', async () => {
     for (const method of ['PUT', 'DELETE', 'PATCH']) {
       const res = await t.request(method, '/v1/patients', { key: tenant.keys.test, body: PATIENT });

@@ -1,8 +1,7 @@
 import http from 'node:http';
-import { parentPort, workerData } from 'node:worker_threads';
 
 /**
- * The load generator, run in a worker thread so that it has a core of its own: keeps
+ * The load generator, run as a separate process so that it has a core of its own: keeps
  * `connections` keep-alive requests in flight for `seconds` and reports throughput and latency.
  */
 export interface LoadSpec {
@@ -53,4 +52,5 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
   return { requests: latencies.length, perSecond: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), errors };
 }
 
-if (parentPort) parentPort.postMessage(await run(workerData as LoadSpec));
+// Run as `node --import tsx bench/load.ts '<spec json>'`: prints the result as JSON.
+if (process.argv[2]) process.stdout.write(JSON.stringify(await run(JSON.parse(process.argv[2]) as LoadSpec)));

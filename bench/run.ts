@@ -7,10 +7,10 @@
  * It runs on the PostgreSQL at BENCH_DATABASE_URL or TEST_DATABASE_URL when set, and always on
  * the embedded PostgreSQL, then prints a table and writes docs/benchmarks.md.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { execFile } from 'node:child_process';
 import Fastify from 'fastify';
 import pg from 'pg';
 import { buildApp } from '../src/app.js';
@@ -32,10 +32,12 @@ interface Row { scenario: string; baseline: string; result: LoadResult; baseline
 interface TargetReport { name: string; version: string; rows: Row[] }
 
 function load(spec: Omit<LoadSpec, 'connections' | 'seconds'>): Promise<LoadResult> {
+  const full: LoadSpec = { ...spec, connections: CONNECTIONS, seconds: SECONDS };
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./load.ts', import.meta.url), { workerData: { ...spec, connections: CONNECTIONS, seconds: SECONDS } });
-    worker.once('message', resolve);
-    worker.once('error', reject);
+    execFile(process.execPath, ['--import', 'tsx', new URL('./load.ts', import.meta.url).pathname, JSON.stringify(full)], { maxBuffer: 1 << 20 }, (error, stdout) => {
+      if (error) reject(error);
+      else resolve(JSON.parse(stdout) as LoadResult);
+    });
   });
 }
 
@@ -156,6 +158,8 @@ async function main(): Promise<void> {
   const external = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
   if (external) reports.push(await benchTarget('Server PostgreSQL', external));
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'clinikapi-bench-'));
+  // mkdtemp makes the folder 0700; run as root, PostgreSQL runs as 'postgres' and must enter it.
+  await chmod(dataDir, 0o755);
   const embedded = await startEmbeddedPostgres(dataDir);
   try {
     reports.push(await benchTarget('Embedded PostgreSQL', embedded.connectionString));
@@ -173,7 +177,7 @@ async function main(): Promise<void> {
     '',
     `- Date: ${new Date().toISOString()}`,
     `- Machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}`,
-    `- Node ${process.version}; load generator in a worker thread, ${CONNECTIONS} keep-alive connections, ${SECONDS} s per scenario after a warm-up`,
+    `- Node ${process.version}; load generator in a separate process, ${CONNECTIONS} keep-alive connections, ${SECONDS} s per scenario after a warm-up`,
     `- Data: ${PRELOADED} patients created through the API before measuring (reads cycle through all of them); creates add more`,
     '',
     'Goals (issue #2): patient read ≥ 50% of the raw-select route, patient create ≥ 30% of the raw-insert route, on PostgreSQL 15.',

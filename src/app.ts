@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { patients } from './api/resources/patients.js';
 import { registerResourceRoutes } from './api/resource-routes.js';
 import { SimplifiedService } from './api/resource-service.js';
@@ -44,9 +44,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const logger = { ...loggerOptions(options.logLevel ?? 'info'), ...(options.logStream ? { stream: options.logStream } : {}) };
   const app = Fastify({
     logger,
-    disableRequestLogging: true,
+    // Fastify's own per-request lines would log the URL; http/logging.ts writes a safe one instead.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     genReqId: newRequestId,
-    requestIdLogLabel: 'requestId',
     bodyLimit: 1024 * 1024,
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,

@@ -5,6 +5,7 @@ import { KeyCache } from './auth/key-cache.js';
 import { TenantService } from './auth/tenants.js';
 import type { Config } from './config.js';
 import { loadDefinitions } from './fhir/definitions/index.js';
+import { warmUpValidator } from './fhir/validate.js';
 import { openStore } from './store/connect.js';
 import { migrate } from './store/migrate.js';
 
@@ -22,7 +23,9 @@ export async function startServer(config: Config, print: (line: string) => void 
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, print);
   try {
     await migrate(store.db);
+    // Compile definitions and the validator before listening, not under the first request.
     loadDefinitions();
+    warmUpValidator();
     const keyCache = new KeyCache(store.db, store.connectionString);
     await keyCache.listen();
     const { adminKey, generated } = await resolveAdminKey(store.db, config.adminKey);

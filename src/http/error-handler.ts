@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { buildMeta } from './envelope.js';
+import { logRequest } from './logging.js';
 import { ApiError, ERROR_CODES, type ErrorCode } from '../errors.js';
 import type { Surface } from './context.js';
 
@@ -27,7 +28,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
 
 /**
  * Errors the router raises before any hook runs (a path parameter longer than the router allows,
- * a path it cannot decode): answered in our format too, never the framework's default body.
+ * a path it cannot decode): answered in our format too, never the framework's default body, and
+ * logged like any other request.
  * An over-long segment cannot name anything (ids are at most 64 characters): no such route.
  */
 export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
@@ -36,6 +38,8 @@ export function frameworkErrorHandler(error: FastifyError, request: FastifyReque
     ? new ApiError('NOT_FOUND', 'No such route')
     : new ApiError('INVALID_REQUEST', 'The request URL is malformed');
   sendError(request, reply, apiError);
+  // No hooks run for router errors, so the request line is written here.
+  logRequest(request, reply);
 }
 
 function toApiError(error: FastifyError | ApiError): ApiError {

@@ -127,7 +127,7 @@ async function postgresUserIds(): Promise<{ uid: number; gid: number }> {
 
 /** PostgreSQL refuses to run as root, so as root it runs as `postgres`, which must reach the data dir. */
 async function assertTraversableByOthers(dataDir: string): Promise<void> {
-  for (let dir = path.dirname(dataDir); ; dir = path.dirname(dir)) {
+  for (let dir = dataDir; ; dir = path.dirname(dir)) {
     const { mode } = await fs.stat(dir);
     if ((mode & 0o001) === 0) {
       throw new EmbeddedPostgresError(

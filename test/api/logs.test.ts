@@ -107,6 +107,8 @@ before(async () => {
   assert.equal((await call('GET', '/v1/patients/0190f0f0-0000-7000-8000-000000000000', { key: tenant.keys.test })).status, 404);
   assert.equal((await call('GET', `/v1/patients/${encodeURIComponent(PERSON.email)}`, { key: tenant.keys.test })).status, 404);
   assert.equal((await call('GET', `/v1/fhir/Patient/${PERSON.lastName}`, { key: tenant.keys.test })).status, 404);
+  // Longer than the router takes: answered (and logged) before any hook runs.
+  assert.equal((await call('GET', `/v1/patients/${PERSON.lastName.repeat(20)}`, { key: tenant.keys.test })).status, 404);
   assert.equal((await call('GET', `/v1/${PERSON.lastName}?email=${encodeURIComponent(PERSON.email)}`, { key: tenant.keys.test })).status, 404);
   assert.equal((await call('DELETE', `/v1/patients/${id}`, { key: tenant.keys.test })).status, 204);
   assert.equal((await call('GET', `/v1/patients/${id}`, { key: tenant.keys.test })).status, 404);

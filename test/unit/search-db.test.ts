@@ -1,48 +1,11 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { decodeCursor, encodeCursor } from '../../src/fhir/search/cursor.js';
 import { parseSearch, type SearchQueryString } from '../../src/fhir/search/parse.js';
 import { planSearch, SIMPLIFIED_DEFAULT_SORT, type PlanOptions } from '../../src/fhir/search/plan.js';
-import { Database, type Tx } from '../../src/store/database.js';
+import type { Tx } from '../../src/store/database.js';
 import { findReferencing, runSearch, type SearchResult } from '../../src/store/search.js';
-
-// ---------------------------------------------------------------------------------------------
-// Throw-away database (to move onto the shared test harness later)
-
-const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const MIGRATION = new URL('../../src/store/migrations/001_init.sql', import.meta.url);
-
-interface TestDatabase { db: Database; drop(): Promise<void> }
-
-/** Creates a uniquely named database with the schema; `drop` closes the pool and removes it. */
-async function createTestDatabase(): Promise<TestDatabase> {
-  const name = `clinik_search_test_${randomBytes(6).toString('hex')}`;
-  await adminQuery(`CREATE DATABASE ${name}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  const db = new Database({ connectionString: url.toString(), max: 2 });
-  await db.pool.query(await readFile(MIGRATION, 'utf8'));
-  return {
-    db,
-    async drop() {
-      await db.close();
-      await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    },
-  };
-}
-
-async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures: patients with hand-written index rows, as the indexer would write them

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startTestApp, type Tenant, type TestApp } from '../helpers/app.js';
+
+/** Storage design properties, checked through the API and then in the tables themselves. */
+let t: TestApp;
+let tenant: Tenant;
+
+before(async () => {
+  t = await startTestApp();
+  tenant = await t.createTenant();
+});
+after(() => t.close());
+
+const TENANT_TABLES = ['resources', 'resource_history', 'history_counters', 'search_token', 'search_string', 'search_reference', 'search_uri', 'search_date', 'search_number', 'search_quantity', 'search_sort'];
+const INDEX_TABLES = TENANT_TABLES.filter((table) => table.startsWith('search_'));
+
+test('every primary key and index of a tenant table leads with partition_id', async () => {
+  const { rows } = await t.database.db.pool.query<{ table: string; index: string; first: string }>(
+    `SELECT c.relname AS table, i.relname AS index, a.attname AS first
+       FROM pg_index x
+       JOIN pg_class c ON c.oid = x.indrelid
+       JOIN pg_class i ON i.oid = x.indexrelid
+       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = x.indkey[0]
+      WHERE c.relname = ANY($1)`,
+    [TENANT_TABLES],
+  );
+  assert.ok(rows.length >= TENANT_TABLES.length);
+  for (const row of rows) assert.equal(row.first, 'partition_id', `${row.table}.${row.index}`);
+  for (const table of TENANT_TABLES.filter((name) => !name.startsWith('search_') || name === 'search_sort')) {
+    assert.ok(rows.some((row) => row.table === table && row.index.endsWith('_pkey')), `${table} has a primary key`);
+  }
+});
+
+test('every write appends the full version to the history with sequence, operation, key and request id', async () => {
+  const key = tenant.keys.test;
+  const keyId = (await t.admin('GET', `/admin/tenants/${tenant.tenantId}/keys`)).json.data.find((k: { environment: string }) => k.environment === 'test').id;
+  const created = await t.request('POST', '/v1/patients', { key, body: { firstName: 'His', lastName: 'Tory' } });
+  const id = created.json.data.id;
+  const patched = await t.request('PATCH', `/v1/patients/${id}`, { key, body: { lastName: 'Story' } });
+  const deleted = await t.request('DELETE', `/v1/patients/${id}`, { key });
+  const { rows } = await t.database.db.pool.query(
+    'SELECT seq, version_id, operation, key_id, request_id, content, partition_id FROM resource_history WHERE resource_type = $1 AND id = $2 ORDER BY seq',
+    ['Patient', id],
+  );
+  assert.deepEqual(rows.map((row) => [row.version_id, row.operation, row.key_id, row.request_id]), [
+    [1, 'create', keyId, created.headers['x-request-id']],
+    [2, 'update', keyId, patched.headers['x-request-id']],
+    [3, 'delete', keyId, deleted.headers['x-request-id']],
+  ]);
+  assert.ok(Number(rows[0].seq) < Number(rows[1].seq) && Number(rows[1].seq) < Number(rows[2].seq));
+  assert.equal(JSON.parse(rows[1].content).name[0].family, 'Story');
+  assert.equal(rows[2].content, null);
+  for (const table of INDEX_TABLES) {
+    const left = await t.database.db.pool.query(`SELECT 1 FROM ${table} WHERE resource_type = 'Patient' AND resource_id = $1`, [id]);
+    assert.equal(left.rowCount, 0, `${table} rows removed on delete`);
+  }
+});
+
+test('history sequence numbers are per partition and gapless under concurrent writes', async () => {
+  const own = await t.createTenant();
+  await Promise.all(Array.from({ length: 20 }, (_, i) => t.request('POST', '/v1/patients', { key: own.keys.test, body: { firstName: `S${i}`, lastName: 'Seq' } })));
+  const { rows } = await t.database.db.pool.query(
+    `SELECT h.seq FROM resource_history h JOIN api_keys k ON k.partition_id = h.partition_id
+      WHERE k.organisation_id = $1 AND k.environment = 'test' ORDER BY h.seq`,
+    [own.tenantId],
+  );
+  assert.deepEqual(rows.map((row) => Number(row.seq)), Array.from({ length: 20 }, (_, i) => i + 1));
+});
+
+test('timestamps are UTC with millisecond precision and match the stored resource', async () => {
+  const res = await t.request('POST', '/v1/fhir/Patient', { key: tenant.keys.test, body: { resourceType: 'Patient', gender: 'male' }, contentType: 'application/fhir+json' });
+  assert.match(res.json.meta.lastUpdated, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+  const { rows } = await t.database.db.pool.query(
+    `SELECT to_char(last_updated AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS updated FROM resources WHERE id = $1`,
+    [res.json.id],
+  );
+  assert.equal(rows[0].updated, res.json.meta.lastUpdated);
+});
+
+test('the reindex job rebuilds index rows written by an older indexer version', async () => {
+  const own = await t.createTenant();
+  const created = (await t.request('POST', '/v1/patients', { key: own.keys.test, body: { firstName: 'Reindexed', lastName: 'Person' } })).json.data;
+  const find = async () => (await t.request('GET', '/v1/patients?name=reindexed', { key: own.keys.test })).json.data.data.map((p: { id: string }) => p.id);
+  assert.deepEqual(await find(), [created.id]);
+  // Simulate rows from an older indexer: stale version, string rows lost.
+  await t.database.db.pool.query("UPDATE resources SET index_version = 0 WHERE resource_type = 'Patient' AND id = $1", [created.id]);
+  await t.database.db.pool.query("DELETE FROM search_string WHERE resource_type = 'Patient' AND resource_id = $1", [created.id]);
+  assert.deepEqual(await find(), []);
+  const reindex = await t.admin('POST', '/admin/reindex');
+  assert.equal(reindex.status, 200);
+  assert.ok(reindex.json.data.reindexed >= 1);
+  assert.deepEqual(await find(), [created.id]);
+  const { rows } = await t.database.db.pool.query("SELECT count(*)::int AS stale FROM resources WHERE index_version = 0 AND NOT deleted");
+  assert.equal(rows[0].stale, 0);
+});
+
+test('migrations are idempotent', async () => {
+  const { migrate } = await import('../../src/store/migrate.js');
+  assert.deepEqual(await migrate(t.database.db), []);
+  assert.deepEqual(await migrate(t.database.db), []);
+});

@@ -21,11 +21,9 @@ export type ErrorCode =
   | 'GONE'
   | 'METHOD_NOT_ALLOWED'
   | 'CONFLICT'
-  | 'PRECONDITION_FAILED'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'NOT_IMPLEMENTED'
-  | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL_ERROR';
 
 export interface Issue {
@@ -55,11 +53,9 @@ export const ERROR_CODES: Record<ErrorCode, CodeInfo> = {
   GONE: { status: 410, title: 'Gone', fhirIssue: 'deleted' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method Not Allowed', fhirIssue: 'not-supported' },
   CONFLICT: { status: 409, title: 'Conflict', fhirIssue: 'conflict' },
-  PRECONDITION_FAILED: { status: 412, title: 'Precondition Failed', fhirIssue: 'conflict' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload Too Large', fhirIssue: 'too-long' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported Media Type', fhirIssue: 'not-supported' },
   NOT_IMPLEMENTED: { status: 501, title: 'Not Implemented', fhirIssue: 'not-supported' },
-  SERVICE_UNAVAILABLE: { status: 503, title: 'Service Unavailable', fhirIssue: 'transient' },
   INTERNAL_ERROR: { status: 500, title: 'Internal Server Error', fhirIssue: 'exception' },
 };
 

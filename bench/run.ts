@@ -21,6 +21,7 @@ import { uuidv7 } from '../src/ids.js';
 import { Database } from '../src/store/database.js';
 import { startEmbeddedPostgres } from '../src/store/embedded.js';
 import { migrate } from '../src/store/migrate.js';
+import { runOnServer, withDatabase } from '../src/store/server-admin.js';
 import type { LoadResult, LoadSpec } from './load.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -44,8 +45,8 @@ function load(spec: Omit<LoadSpec, 'connections' | 'seconds'>): Promise<LoadResu
 async function benchTarget(name: string, serverUrl: string): Promise<TargetReport> {
   const database = `clinik_bench_${process.pid}`;
   const adminUrl = withDatabase(serverUrl, 'postgres');
-  await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  await adminQuery(adminUrl, `CREATE DATABASE ${database}`);
+  await runOnServer(adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await runOnServer(adminUrl, `CREATE DATABASE ${database}`);
   const connectionString = withDatabase(serverUrl, database);
   const db = new Database({ connectionString, max: 10 });
   const baselinePool = new pg.Pool({ connectionString, max: 10 });
@@ -115,23 +116,7 @@ async function benchTarget(name: string, serverUrl: string): Promise<TargetRepor
   } finally {
     await baselinePool.end();
     await db.close();
-    await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
-  }
-}
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
-async function adminQuery(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
+    await runOnServer(adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
   }
 }
 

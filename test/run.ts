@@ -12,6 +12,7 @@ import pg from 'pg';
 import { Database } from '../src/store/database.js';
 import { startEmbeddedPostgres } from '../src/store/embedded.js';
 import { migrate } from '../src/store/migrate.js';
+import { runOnServer, withDatabase } from '../src/store/server-admin.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const template = `clinik_template_${process.pid}`;
@@ -26,7 +27,7 @@ async function main(): Promise<number> {
   const adminUrl = withDatabase(serverUrl, 'postgres');
   console.log(`# database: ${external ? 'TEST_DATABASE_URL' : 'embedded PostgreSQL'} (${await serverVersion(adminUrl)})`);
   try {
-    await admin(adminUrl, `CREATE DATABASE ${template}`);
+    await runOnServer(adminUrl, `CREATE DATABASE ${template}`);
     const db = new Database({ connectionString: withDatabase(serverUrl, template), max: 1 });
     await migrate(db);
     await db.close();
@@ -42,7 +43,7 @@ async function main(): Promise<number> {
     });
     return code;
   } finally {
-    await admin(adminUrl, `DROP DATABASE IF EXISTS ${template} WITH (FORCE)`).catch(() => undefined);
+    await runOnServer(adminUrl, `DROP DATABASE IF EXISTS ${template} WITH (FORCE)`).catch(() => undefined);
     await embedded?.stop();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   }
@@ -54,22 +55,6 @@ async function testFiles(): Promise<string[]> {
     for (const name of await readdir(path.join(root, dir))) if (name.endsWith('.test.ts')) found.push(path.join(dir, name));
   }
   return found.sort();
-}
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
-async function admin(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }
 
 async function serverVersion(url: string): Promise<string> {

@@ -179,7 +179,8 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function freeLoopbackPort(): Promise<number> {
+/** A loopback port that was free a moment ago (for the embedded server, and for tests that need a closed one). */
+export function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.once('error', reject);

@@ -29,12 +29,12 @@ after(async () => {
 
 function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...cleanEnv(), ...env } });
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...cleanEnv(), ...env }, timeout: 30_000 });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.on('exit', (code, signal) => resolve({ code: code ?? 1, stdout, stderr: signal ? `${stderr}\nkilled by ${signal}` : stderr }));
   });
 }
 
@@ -53,7 +53,8 @@ async function serve(dataDir: string): Promise<{ child: ChildProcess; url: strin
     const timer = setTimeout(() => reject(new Error(`server did not start: ${output}`)), 60_000);
     child.stdout!.on('data', (chunk) => {
       output += chunk;
-      const match = /listening on (http:\/\/\S+)/.exec(output);
+      // Wait for the whole line: a chunk may end in the middle of the URL.
+      const match = /listening on (http:\/\/\S+) \(/.exec(output);
       if (match) {
         clearTimeout(timer);
         resolve(match[1]);
@@ -64,11 +65,16 @@ async function serve(dataDir: string): Promise<{ child: ChildProcess; url: strin
   return { child, url, output: () => output };
 }
 
+/** fetch with a deadline, so a stuck server fails the test instead of hanging it. */
+function call(url: string, init: RequestInit = {}): Promise<globalThis.Response> {
+  return fetch(url, { ...init, signal: AbortSignal.timeout(15_000) });
+}
+
 function stopped(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
-describe('npm start on the embedded store', () => {
+describe('npm start on the embedded store', { timeout: 120_000 }, () => {
   test('first start prints a demo key that works, the CLI manages tenants and keys, SIGTERM stops PostgreSQL', async () => {
     const dataDir = path.join(await tempDir(), 'data');
     const server = await serve(dataDir);
@@ -77,7 +83,7 @@ describe('npm start on the embedded store', () => {
       assert.ok(demoKey, server.output());
       assert.match(server.output(), /Admin key \(shown once/);
       assert.match(server.output(), /Try: curl /);
-      const created = await fetch(`${server.url}/v1/patients`, {
+      const created = await call(`${server.url}/v1/patients`, {
         method: 'POST', headers: { 'x-api-key': demoKey, 'content-type': 'application/json' }, body: JSON.stringify({ firstName: 'Jane', lastName: 'Doe' }),
       });
       assert.equal(created.status, 201);
@@ -92,7 +98,7 @@ describe('npm start on the embedded store', () => {
       const key = await cli(['keys', 'create', '--tenant', tenantId, '--environment', 'test', '--scope', 'read', '--json', '--url', server.url], env);
       assert.equal(key.code, 0, key.stderr);
       const { id: keyId, key: secret } = JSON.parse(key.stdout);
-      assert.equal((await fetch(`${server.url}/v1/patients`, { headers: { 'x-api-key': secret } })).status, 200);
+      assert.equal((await call(`${server.url}/v1/patients`, { headers: { 'x-api-key': secret } })).status, 200);
 
       const listed = await cli(['keys', 'list', '--tenant', tenantId, '--url', server.url], env);
       assert.equal(listed.code, 0);
@@ -101,7 +107,7 @@ describe('npm start on the embedded store', () => {
 
       const revoked = await cli(['keys', 'revoke', keyId, '--url', server.url], env);
       assert.equal(revoked.code, 0, revoked.stderr);
-      const refused = await fetch(`${server.url}/v1/patients`, { headers: { 'x-api-key': secret } });
+      const refused = await call(`${server.url}/v1/patients`, { headers: { 'x-api-key': secret } });
       assert.equal(refused.status, 401);
       assert.equal(((await refused.json()) as { code: string }).code, 'KEY_REVOKED');
 
@@ -128,7 +134,7 @@ describe('npm start on the embedded store', () => {
     const dataDir = path.join(await tempDir(), 'data');
     const first = await serve(dataDir);
     const demoKey = /test key (clk_test_[A-Za-z0-9_-]+)/.exec(first.output())![1];
-    await fetch(`${first.url}/v1/patients`, { method: 'POST', headers: { 'x-api-key': demoKey, 'content-type': 'application/json' }, body: JSON.stringify({ firstName: 'Kept', lastName: 'Data' }) });
+    await call(`${first.url}/v1/patients`, { method: 'POST', headers: { 'x-api-key': demoKey, 'content-type': 'application/json' }, body: JSON.stringify({ firstName: 'Kept', lastName: 'Data' }) });
     first.child.kill('SIGKILL');
     await stopped(first.child);
     const orphanPid = Number((await readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
@@ -136,7 +142,7 @@ describe('npm start on the embedded store', () => {
 
     const second = await serve(dataDir);
     try {
-      const list = await fetch(`${second.url}/v1/patients`, { headers: { 'x-api-key': demoKey } });
+      const list = await call(`${second.url}/v1/patients`, { headers: { 'x-api-key': demoKey } });
       const body = (await list.json()) as { data: { data: Array<{ lastName: string }> } };
       assert.deepEqual(body.data.data.map((p) => p.lastName), ['Data']);
       assert.throws(() => process.kill(orphanPid, 0), 'the orphan was stopped');

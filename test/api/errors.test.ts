@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { buildApp } from '../../src/app.js';
 import { KeyCache } from '../../src/auth/key-cache.js';
 import { Database } from '../../src/store/database.js';
 import { assertApiError, assertOutcome } from '../helpers/assertions.js';
 import { PUBLIC_URL, startTestApp, type Tenant, type TestApp } from '../helpers/app.js';
+import { freeLoopbackPort } from '../../src/store/embedded.js';
 
 /**
  * Every error the server can answer with today, as a client sees it: status, code, the
@@ -537,7 +537,7 @@ describe('public endpoints', () => {
   }
 
   test('/health answers 503 when the store is unreachable', async () => {
-    const port = await closedPort();
+    const port = await freeLoopbackPort();
     const connectionString = `postgres://nobody:nothing@127.0.0.1:${port}/nowhere`;
     const db = new Database({ connectionString, max: 1 });
     const keyCache = new KeyCache(db, connectionString);
@@ -564,14 +564,3 @@ describe('public endpoints', () => {
     }
   });
 });
-
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { buildApp } from '../../src/app.js';
@@ -7,6 +6,7 @@ import { KeyCache } from '../../src/auth/key-cache.js';
 import { Database } from '../../src/store/database.js';
 import { sleep } from '../helpers/assertions.js';
 import { PUBLIC_URL, startTestApp, type RequestOptions, type Response, type Tenant, type TestApp } from '../helpers/app.js';
+import { freeLoopbackPort } from '../../src/store/embedded.js';
 
 /**
  * The PHI rule for logs and errors: after a realistic session — creates, searches, validation
@@ -191,7 +191,7 @@ describe('PHI rule: error bodies', () => {
 
 describe('PHI rule: server errors', () => {
   test('a 500 is logged without the request\'s values, the key or the driver\'s message', async () => {
-    const port = await closedPort();
+    const port = await freeLoopbackPort();
     const connectionString = `postgres://nobody:hunter2-db-password@127.0.0.1:${port}/nowhere`;
     const db = new Database({ connectionString, max: 1 });
     const keyCache = new KeyCache(db, connectionString);
@@ -221,14 +221,3 @@ describe('PHI rule: server errors', () => {
     }
   });
 });
-
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { Database } from '../../src/store/database.js';
+import { withDatabase } from '../../src/store/server-admin.js';
 
 export interface TestDatabase {
   db: Database;
@@ -15,7 +16,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   if (!serverUrl || !template) throw new Error('Run the tests through `npm test`, which starts the database they need.');
   const name = `clinik_test_${randomBytes(6).toString('hex')}`;
   await adminQuery(serverUrl, `CREATE DATABASE ${name} TEMPLATE ${template}`);
-  const connectionString = urlFor(serverUrl, name);
+  const connectionString = withDatabase(serverUrl, name);
   const db = new Database({ connectionString, max: 8 });
   return {
     db,
@@ -27,14 +28,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
-function urlFor(serverUrl: string, database: string): string {
-  const url = new URL(serverUrl);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
-
 async function adminQuery(serverUrl: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: urlFor(serverUrl, 'postgres') });
+  const client = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
   await client.connect();
   try {
     // CREATE DATABASE … TEMPLATE fails while another session uses the template; retry briefly.

@@ -105,6 +105,10 @@ describe('FHIR passthrough CRUD', () => {
     assert.equal((await fhir('GET', 'Patient/bad_id')).status, 400);
     assert.equal((await fhir('GET', `Patient/${'a'.repeat(65)}`)).status, 400);
     assert.equal((await fhir('GET', 'Patient/does-not-exist')).status, 404);
+    const collectionPut = await fhir('PUT', 'Patient', { resourceType: 'Patient' });
+    assert.equal(collectionPut.status, 405);
+    assert.equal(collectionPut.headers.allow, 'GET, POST, HEAD');
+    assert.equal(collectionPut.json.resourceType, 'OperationOutcome');
     const wrongType = await fhir('POST', 'Patient', { resourceType: 'Observation' });
     assert.equal(wrongType.status, 400);
     const invalid = await fhir('POST', 'Patient', { resourceType: 'Patient', birthDate: 'yesterday-secret', foo: 1 });

@@ -4,7 +4,7 @@ import jsonpatch from 'fast-json-patch';
 import { requestContext } from '../../api/resource-routes.js';
 import { ApiError } from '../../errors.js';
 import { buildMeta } from '../../http/envelope.js';
-import { parseIfMatch } from '../../http/routing.js';
+import { methodNotAllowed, parseIfMatch } from '../../http/routing.js';
 import { isFhirId } from '../../ids.js';
 import { isR4ResourceType } from '../definitions/index.js';
 import type { FhirRepository, ResourceVersion } from '../repository.js';
@@ -54,6 +54,8 @@ export function registerFhirRoutes(app: FastifyInstance, repository: FhirReposit
     buildMeta(request, reply, 200);
     return reply.type(FHIR_JSON).send(bundle);
   });
+
+  methodNotAllowed(app, '/v1/fhir/:type', ['GET', 'POST'], 'fhir');
 
   app.get('/v1/fhir/:type/_history', { config }, async () => notImplemented('Type history'));
   app.post('/v1/fhir/:type/_search', { config }, async () => notImplemented('_search'));

@@ -4,7 +4,7 @@ import { uuidv7 } from '../ids.js';
 import type { Database, Tx } from '../store/database.js';
 import { emptyIndexRows } from '../store/index-rows.js';
 import { eraseResource, readResource, writeVersion, type StoredResource } from '../store/resources.js';
-import { indexResource, INDEX_VERSION } from './indexing.js';
+import { indexResource, INDEX_VERSION } from './indexing/index.js';
 import { validateResource } from './validate.js';
 
 export const TENANT_TAG_SYSTEM = 'https://clinikapi.com/tenant';

@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { indexResource, INDEX_VERSION } from '../fhir/indexing.js';
+import { indexResource, INDEX_VERSION } from '../fhir/indexing/index.js';
 import type { Database } from '../store/database.js';
 import { replaceIndex, staleResources } from '../store/resources.js';
 

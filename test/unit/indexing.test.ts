@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import { DATE_MAX, DATE_MIN, INDEX_VERSION, dateRange, indexResource, parseReference } from '../../src/fhir/indexing.js';
+import { DATE_MAX, DATE_MIN, dateRange } from '../../src/fhir/indexing/dates.js';
+import { INDEX_VERSION, indexResource } from '../../src/fhir/indexing/index.js';
+import { parseReference } from '../../src/fhir/indexing/references.js';
 import { canonicalizeQuantity, decimalRange } from '../../src/fhir/units.js';
 import type { IndexRows } from '../../src/store/index-rows.js';
 

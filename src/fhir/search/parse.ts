@@ -1,7 +1,7 @@
 import type { SearchParameter } from '@medplum/fhirtypes';
 import { COMPARATORS, type Comparator, type SortValueType } from '../../store/search-query.js';
 import { isR4ResourceType, searchParameter } from '../definitions/index.js';
-import { dateRange } from '../indexing.js';
+import { dateRange } from '../indexing/dates.js';
 import { parseDecimal } from '../units.js';
 
 /**

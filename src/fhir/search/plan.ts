@@ -9,7 +9,7 @@ import type {
   TokenMatch,
   TotalMode,
 } from '../../store/search-query.js';
-import { DATE_MAX, DATE_MIN, dateRange } from '../indexing.js';
+import { DATE_MAX, DATE_MIN, dateRange } from '../indexing/dates.js';
 import { normalizeString } from '../normalize.js';
 import { addDecimal, canonicalizeQuantity, decimalRange, formatDecimal, parseDecimal } from '../units.js';
 import { SearchError, type Criterion, type PrefixedValue, type QuantityValue, type ReferenceValue, type SearchRequest, type SortRequest, type TokenValue } from './parse.js';

@@ -98,7 +98,7 @@ export class FhirRepository {
         checkIfMatch(stored, options);
         const createdAt = await writeVersion(tx, ctx.partitionId, {
           resourceType, id, versionId: stored.versionId + 1, lastUpdated: new Date().toISOString(), deleted: true, content: null,
-          indexVersion: INDEX_VERSION, index: emptyIndexRows(), operation: 'delete', keyId: ctx.keyId, requestId: ctx.requestId,
+          indexVersion: INDEX_VERSION, index: emptyIndexRows(), operation: 'delete', keyId: ctx.keyId, requestId: ctx.requestId, fresh: false,
         });
         return createdAt !== undefined;
       });
@@ -125,6 +125,7 @@ export class FhirRepository {
     const createdAt = await writeVersion(tx, ctx.partitionId, {
       resourceType: prepared.resourceType, id, versionId, lastUpdated, deleted: false, content,
       indexVersion: INDEX_VERSION, index: indexResource(prepared), operation, keyId: ctx.keyId, requestId: ctx.requestId,
+      fresh: !stored || stored.deleted,
     });
     return createdAt === undefined ? undefined : { resourceType: prepared.resourceType, id, versionId, createdAt, lastUpdated, content };
   }

@@ -30,6 +30,8 @@ export interface VersionToWrite {
   operation: 'create' | 'update' | 'delete';
   keyId: string | null;
   requestId: string | null;
+  /** True when no live version exists (a new id, or one re-created after a delete): it has no index rows to remove. */
+  fresh: boolean;
 }
 
 const RESOURCE_COLUMNS = 'resource_type AS "resourceType", id, version_id AS "versionId", to_char(created_at, \'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"\') AS "createdAt", to_char(last_updated, \'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"\') AS "lastUpdated", deleted, content';
@@ -104,9 +106,24 @@ function toColumns(rows: unknown[][], width: number): unknown[][] {
   return Array.from({ length: width }, (_, column) => rows.map((row) => row[column]));
 }
 
-const WRITE_VERSION_SQL = buildWriteVersionSql();
+/**
+ * The statement for one shape of write: whether old index rows must go (an update) and which
+ * index tables get new rows. Only those tables appear in it, so a write pays for nothing it
+ * does not do. There are few shapes in practice; each is built once and prepared under its own name.
+ */
+const writeStatements = new Map<string, { name: string; text: string }>();
 
-function buildWriteVersionSql(): string {
+function writeStatement(replaceIndexRows: boolean, kinds: boolean[]): { name: string; text: string } {
+  const key = `${replaceIndexRows ? 'u' : 'c'}${kinds.map((present) => (present ? 1 : 0)).join('')}`;
+  let statement = writeStatements.get(key);
+  if (!statement) {
+    statement = { name: `resource_write_${key}`, text: buildWriteVersionSql(replaceIndexRows, kinds) };
+    writeStatements.set(key, statement);
+  }
+  return statement;
+}
+
+function buildWriteVersionSql(replaceIndexRows: boolean, kinds: boolean[]): string {
   // $1 partition, $2 type, $3 id, $4 version, $5 last_updated, $6 deleted, $7 index_version,
   // $8 index_params, $9 content, $10 operation, $11 key_id, $12 request_id, then index arrays.
   let next = 13;
@@ -120,16 +137,16 @@ function buildWriteVersionSql(): string {
         created_at = CASE WHEN cur.deleted THEN EXCLUDED.created_at ELSE cur.created_at END
       WHERE cur.version_id = $4 - 1
       RETURNING created_at)`,
-    ...INDEX_TABLES.map(
+    ...(replaceIndexRows ? INDEX_TABLES.map(
       (table) => `del_${table} AS (DELETE FROM ${table} WHERE partition_id = $1 AND resource_type = $2 AND resource_id = $3 AND EXISTS (SELECT 1 FROM upserted) RETURNING 1)`,
-    ),
+    ) : []),
     // Sibling CTEs run in no guaranteed order (PostgreSQL runs unreferenced ones last-first), so
     // each insert first drains its table's delete: the old rows are gone before a new row's
     // unique check (search_sort's primary key) can collide with them.
-    ...indexInserts.map(({ table, columns, types }) => {
+    ...indexInserts.filter((_, i) => kinds[i]).map(({ table, columns, types }) => {
       const arrays = types.map((type) => `$${next++}::${type}[]`).join(', ');
       return `ins_${table} AS (INSERT INTO ${table} (partition_id, resource_type, resource_id, ${columns.join(', ')})
-        SELECT $1, $2, $3, u.* FROM unnest(${arrays}) AS u WHERE EXISTS (SELECT 1 FROM upserted) AND (SELECT count(*) FROM del_${table}) >= 0)`;
+        SELECT $1, $2, $3, u.* FROM unnest(${arrays}) AS u WHERE EXISTS (SELECT 1 FROM upserted)${replaceIndexRows ? ` AND (SELECT count(*) FROM del_${table}) >= 0` : ''})`;
     }),
     `seq AS (INSERT INTO history_counters AS hc (partition_id, last_seq) SELECT $1, 1 WHERE EXISTS (SELECT 1 FROM upserted)
       ON CONFLICT (partition_id) DO UPDATE SET last_seq = hc.last_seq + 1 RETURNING last_seq)`,
@@ -149,10 +166,13 @@ export async function writeVersion(tx: Tx, partitionId: number, version: Version
     partitionId, version.resourceType, version.id, version.versionId, version.lastUpdated, version.deleted,
     version.indexVersion, version.index.params, version.content, version.operation, version.keyId, version.requestId,
   ];
-  for (const insert of indexInserts) {
-    values.push(...toColumns(insert.rows(version.index), insert.columns.length));
-  }
-  const rows = await tx.query<{ createdAt: string }>(WRITE_VERSION_SQL, values, 'resource_write_version');
+  const kinds = indexInserts.map((insert) => {
+    const rows = insert.rows(version.index);
+    if (rows.length > 0) values.push(...toColumns(rows, insert.columns.length));
+    return rows.length > 0;
+  });
+  const statement = writeStatement(!version.fresh, kinds);
+  const rows = await tx.query<{ createdAt: string }>(statement.text, values, statement.name);
   return rows[0]?.createdAt;
 }
 

@@ -60,7 +60,6 @@ CREATE TABLE resources (
 );
 CREATE INDEX resources_by_created ON resources (partition_id, resource_type, created_at DESC, id DESC) WHERE NOT deleted;
 CREATE INDEX resources_by_updated ON resources (partition_id, resource_type, last_updated, id) WHERE NOT deleted;
-CREATE INDEX resources_stale_index ON resources (partition_id, index_version) WHERE NOT deleted;
 
 -- The last history sequence number handed out per partition. A tenant table (not a column of
 -- partitions) so that it is distributed and co-located with the data it numbers. Its row lock is

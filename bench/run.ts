@@ -26,10 +26,11 @@ import type { LoadResult, LoadSpec } from './load.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 8;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PRELOADED = 2000;
 const PATIENT = { firstName: 'Jane', lastName: 'Doe', email: 'jane@example.com', phone: '+1-555-0100', gender: 'female', birthDate: '1990-03-15', address: { line: ['123 Main St'], city: 'Austin', state: 'TX', postalCode: '78701', country: 'US' } };
 
-interface Row { scenario: string; baseline: string; result: LoadResult; baselineResult: LoadResult }
+interface Row { scenario: string; baseline: string; results: LoadResult[]; baselineResults: LoadResult[] }
 interface TargetReport { name: string; version: string; rows: Row[] }
 
 function load(spec: Omit<LoadSpec, 'connections' | 'seconds'>): Promise<LoadResult> {
@@ -92,21 +93,34 @@ async function benchTarget(name: string, serverUrl: string): Promise<TargetRepor
 
     const readPaths = ids.map((id) => `/v1/patients/${id}`);
     const body = JSON.stringify(PATIENT);
-    const rows: Row[] = [];
+    const scenarios: Record<string, Omit<LoadSpec, 'connections' | 'seconds'>> = {
+      bare: { port: basePort, method: 'GET', paths: ['/bare'], headers: {} },
+      select: { port: basePort, method: 'GET', paths: ids.map((id) => `/select/${id}`), headers: {} },
+      read: { port: appPort, method: 'GET', paths: readPaths, headers },
+      fhirRead: { port: appPort, method: 'GET', paths: ids.map((id) => `/v1/fhir/Patient/${id}`), headers },
+      insert: { port: basePort, method: 'POST', paths: ['/insert'], headers: { 'content-type': 'application/json' }, body },
+      create: { port: appPort, method: 'POST', paths: ['/v1/patients'], headers, body },
+    };
     // Warm-up: JIT, prepared statements, caches.
-    await load({ port: appPort, method: 'GET', paths: readPaths, headers });
-    const bare = await load({ port: basePort, method: 'GET', paths: ['/bare'], headers: {} });
-    const select = await load({ port: basePort, method: 'GET', paths: ids.map((id) => `/select/${id}`), headers: {} });
-    const read = await load({ port: appPort, method: 'GET', paths: readPaths, headers });
-    const fhirRead = await load({ port: appPort, method: 'GET', paths: ids.map((id) => `/v1/fhir/Patient/${id}`), headers });
-    rows.push({ scenario: 'patient read (GET /v1/patients/:id)', baseline: 'raw pg select route', result: read, baselineResult: select });
-    rows.push({ scenario: 'FHIR read (GET /v1/fhir/Patient/:id)', baseline: 'raw pg select route', result: fhirRead, baselineResult: select });
-    rows.push({ scenario: 'patient read (GET /v1/patients/:id)', baseline: 'bare Fastify route', result: read, baselineResult: bare });
-    rows.push({ scenario: 'raw pg select route', baseline: 'bare Fastify route', result: select, baselineResult: bare });
-    const insert = await load({ port: basePort, method: 'POST', paths: ['/insert'], headers: { 'content-type': 'application/json' }, body });
-    const create = await load({ port: appPort, method: 'POST', paths: ['/v1/patients'], headers, body });
-    rows.push({ scenario: 'patient create (POST /v1/patients)', baseline: 'raw insert route', result: create, baselineResult: insert });
-    rows.push({ scenario: 'raw insert route', baseline: 'bare Fastify route', result: insert, baselineResult: bare });
+    await load(scenarios.read);
+    await load(scenarios.create);
+    // Rounds interleave each scenario with its baseline, and the ratio reported is the median of
+    // the rounds' ratios: a noisy neighbour then hits both sides of a ratio alike.
+    const runs: Record<string, LoadResult[]> = {};
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [scenario, spec] of Object.entries(scenarios)) (runs[scenario] ??= []).push(await load(spec));
+    }
+    const pair = (scenario: string, label: string, baseline: string, baselineLabel: string): Row => ({
+      scenario: label, baseline: baselineLabel, results: runs[scenario], baselineResults: runs[baseline],
+    });
+    const rows: Row[] = [
+      pair('read', 'patient read (GET /v1/patients/:id)', 'select', 'raw pg select route'),
+      pair('fhirRead', 'FHIR read (GET /v1/fhir/Patient/:id)', 'select', 'raw pg select route'),
+      pair('read', 'patient read (GET /v1/patients/:id)', 'bare', 'bare Fastify route'),
+      pair('select', 'raw pg select route', 'bare', 'bare Fastify route'),
+      pair('create', 'patient create (POST /v1/patients)', 'insert', 'raw insert route'),
+      pair('insert', 'raw insert route', 'bare', 'bare Fastify route'),
+    ];
 
     const version = (await db.pool.query('SHOW server_version')).rows[0].server_version as string;
     await baseline.close();
@@ -121,18 +135,25 @@ async function benchTarget(name: string, serverUrl: string): Promise<TargetRepor
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-const pct = (a: number, b: number) => `${Math.round((a / b) * 100)}%`;
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 function table(report: TargetReport): string {
   const lines = [
     `### ${report.name} (PostgreSQL ${report.version})`,
     '',
-    '| scenario | req/s | p50 ms | p99 ms | baseline | baseline req/s | ratio |',
-    '|---|---:|---:|---:|---|---:|---:|',
+    '| scenario | req/s | p50 ms | p99 ms | baseline | baseline req/s | ratio (median of rounds) | ratio range |',
+    '|---|---:|---:|---:|---|---:|---:|---:|',
   ];
   for (const row of report.rows) {
-    const errors = row.result.errors ? ` (${row.result.errors} errors)` : '';
-    lines.push(`| ${row.scenario}${errors} | ${fmt(row.result.perSecond)} | ${row.result.p50.toFixed(2)} | ${row.result.p99.toFixed(2)} | ${row.baseline} | ${fmt(row.baselineResult.perSecond)} | **${pct(row.result.perSecond, row.baselineResult.perSecond)}** |`);
+    const ratios = row.results.map((result, round) => result.perSecond / row.baselineResults[round].perSecond);
+    const errors = row.results.reduce((sum, result) => sum + result.errors, 0);
+    const med = (pick: (result: LoadResult) => number, results = row.results) => median(results.map(pick));
+    lines.push(
+      `| ${row.scenario}${errors ? ` (${errors} errors)` : ''} | ${fmt(med((r) => r.perSecond))} | ${med((r) => r.p50).toFixed(2)} | ${med((r) => r.p99).toFixed(2)} | ` +
+        `${row.baseline} | ${fmt(med((r) => r.perSecond, row.baselineResults))} | **${Math.round(median(ratios) * 100)}%** | ` +
+        `${Math.round(Math.min(...ratios) * 100)}–${Math.round(Math.max(...ratios) * 100)}% |`,
+    );
   }
   return lines.join('\n');
 }
@@ -162,7 +183,7 @@ async function main(): Promise<void> {
     '',
     `- Date: ${new Date().toISOString()}`,
     `- Machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}`,
-    `- Node ${process.version}; load generator in a separate process, ${CONNECTIONS} keep-alive connections, ${SECONDS} s per scenario after a warm-up`,
+    `- Node ${process.version}; load generator in a separate process, ${CONNECTIONS} keep-alive connections, ${ROUNDS} rounds of ${SECONDS} s per scenario after a warm-up; req/s and latencies are medians of the rounds`,
     `- Data: ${PRELOADED} patients created through the API before measuring (reads cycle through all of them); creates add more`,
     '',
     'Goals (issue #2): patient read ≥ 50% of the raw-select route, patient create ≥ 30% of the raw-insert route, on PostgreSQL 15.',

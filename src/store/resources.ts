@@ -127,6 +127,12 @@ function buildWriteVersionSql(replaceIndexRows: boolean, kinds: boolean[]): stri
   // $1 partition, $2 type, $3 id, $4 version, $5 last_updated, $6 deleted, $7 index_version,
   // $8 index_params, $9 content, $10 operation, $11 key_id, $12 request_id, then index arrays.
   let next = 13;
+  const included = indexInserts.filter((_, i) => kinds[i]);
+  const indexWork = [
+    'SELECT 1',
+    ...(replaceIndexRows ? INDEX_TABLES.map((table) => `SELECT 1 FROM del_${table}`) : []),
+    ...included.map(({ table }) => `SELECT 1 FROM ins_${table}`),
+  ];
   const ctes = [
     `upserted AS (
       INSERT INTO resources AS cur (partition_id, resource_type, id, version_id, created_at, last_updated, deleted, index_version, index_params, content)
@@ -143,12 +149,17 @@ function buildWriteVersionSql(replaceIndexRows: boolean, kinds: boolean[]): stri
     // Sibling CTEs run in no guaranteed order (PostgreSQL runs unreferenced ones last-first), so
     // each insert first drains its table's delete: the old rows are gone before a new row's
     // unique check (search_sort's primary key) can collide with them.
-    ...indexInserts.filter((_, i) => kinds[i]).map(({ table, columns, types }) => {
+    ...included.map(({ table, columns, types }) => {
       const arrays = types.map((type) => `$${next++}::${type}[]`).join(', ');
       return `ins_${table} AS (INSERT INTO ${table} (partition_id, resource_type, resource_id, ${columns.join(', ')})
-        SELECT $1, $2, $3, u.* FROM unnest(${arrays}) AS u WHERE EXISTS (SELECT 1 FROM upserted)${replaceIndexRows ? ` AND (SELECT count(*) FROM del_${table}) >= 0` : ''})`;
+        SELECT $1, $2, $3, u.* FROM unnest(${arrays}) AS u WHERE EXISTS (SELECT 1 FROM upserted)${replaceIndexRows ? ` AND (SELECT count(*) FROM del_${table}) >= 0` : ''}
+        RETURNING 1)`;
     }),
-    `seq AS (INSERT INTO history_counters AS hc (partition_id, last_seq) SELECT $1, 1 WHERE EXISTS (SELECT 1 FROM upserted)
+    // Unreferenced CTEs would run after the main query, i.e. after the counter's row lock is
+    // taken. Draining all index work first keeps that lock (which serialises the partition's
+    // writes until commit) held for the history insert and the commit only.
+    `seq AS (INSERT INTO history_counters AS hc (partition_id, last_seq)
+      SELECT $1, 1 WHERE EXISTS (SELECT 1 FROM upserted) AND (SELECT count(*) FROM (${indexWork.join(' UNION ALL ')}) AS work) >= 0
       ON CONFLICT (partition_id) DO UPDATE SET last_seq = hc.last_seq + 1 RETURNING last_seq)`,
   ];
   return `WITH ${ctes.join(',\n')}

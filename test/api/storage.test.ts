@@ -100,3 +100,19 @@ test('migrations are idempotent', async () => {
   assert.deepEqual(await migrate(t.database.db), []);
   assert.deepEqual(await migrate(t.database.db), []);
 });
+
+test('API keys are stored only as SHA-256 hashes, and the planner has the token statistics', async () => {
+  const own = await t.createTenant();
+  const { rows } = await t.database.db.pool.query(
+    "SELECT k.key_hash, row_to_json(k)::text AS whole FROM api_keys k WHERE k.organisation_id = $1 AND k.environment = 'test'",
+    [own.tenantId],
+  );
+  const { createHash } = await import('node:crypto');
+  assert.deepEqual(rows[0].key_hash, createHash('sha256').update(own.keys.test).digest());
+  const secret = own.keys.test.slice('clk_test_'.length);
+  const everything = await t.database.db.pool.query('SELECT string_agg(row_to_json(k)::text, \'\') AS dump FROM api_keys k');
+  assert.ok(!everything.rows[0].dump.includes(secret), 'no table column holds the key itself');
+  assert.ok(!rows[0].whole.includes(secret.slice(0, 12)));
+  const stats = await t.database.db.pool.query("SELECT 1 FROM pg_statistic_ext WHERE stxname = 'search_token_stats'");
+  assert.equal(stats.rowCount, 1);
+});

@@ -224,7 +224,14 @@ describe('patients with _revinclude', () => {
       ['Patient', created.id, 'match'],
       ['Observation', obs.json.id, 'include'],
     ]);
-    const bad = await t.request('GET', `/v1/patients/${created.id}?_revinclude=Observation:nonsense`, { key: tenant.keys.test });
-    assert.equal(bad.status, 400);
+    // What the SDK sends for include: ['Medication', 'Observation']: Medication has neither parameter.
+    const sdk = await t.request('GET', `/v1/patients/${created.id}?_revinclude=Medication:subject&_revinclude=Medication:patient&_revinclude=Observation:subject&_revinclude=Observation:patient`, { key: tenant.keys.test });
+    assert.equal(sdk.status, 200, sdk.body);
+    assert.deepEqual(sdk.json.data.entry.map((e: { resource: { id: string } }) => e.resource.id), [created.id, obs.json.id]);
+    for (const bad of ['Nonsense:subject', 'Observation:sub%20ject', 'Observation:subject:extra']) {
+      const res = await t.request('GET', `/v1/patients/${created.id}?_revinclude=${bad}`, { key: tenant.keys.test });
+      assert.equal(res.status, 400, bad);
+      assert.equal(res.json.code, 'INVALID_REQUEST');
+    }
   });
 });

@@ -90,13 +90,17 @@ function parse(resourceType: string, query: SearchQueryString): SearchRequest {
   }
 }
 
-/** `Type:param` → that reference parameter; a bare `Type` → each of its reference parameters that can point at `targetType`. */
+/**
+ * `Type:param` → that reference parameter (none when `Type` has no such reference parameter);
+ * a bare `Type` → each of its reference parameters that can point at `targetType`.
+ */
 function referencingParameters(value: string, targetType: string): Array<{ type: string; param: string }> {
   const [type, param] = value.split(':');
   if (!isR4ResourceType(type)) throw new ApiError('INVALID_REQUEST', '_revinclude names an unknown resource type');
   if (param) {
-    if (searchParameter(type, param)?.type !== 'reference') throw new ApiError('INVALID_REQUEST', '_revinclude names an unknown reference parameter');
-    return [{ type, param }];
+    // The official SDK asks for Type:subject and Type:patient for every type it includes, and
+    // some types have only one of them (Medication has neither): such values add nothing.
+    return searchParameter(type, param)?.type === 'reference' ? [{ type, param }] : [];
   }
   return Object.entries(searchParameters(type))
     .filter(([, definition]) => definition.type === 'reference' && definition.target?.includes(targetType as never))

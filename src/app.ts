@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { patients } from './api/resources/patients.js';
+import { practitioners } from './api/resources/practitioners.js';
 import { registerResourceRoutes } from './api/resource-routes.js';
 import { SimplifiedService } from './api/resource-service.js';
 import { registerAdminRoutes } from './auth/admin-routes.js';
@@ -20,7 +21,7 @@ import { RateWindow } from './limits/rate-window.js';
 import type { Database } from './store/database.js';
 
 /** The resources of the simplified API; each is one declaration in api/resources/. */
-export const SIMPLIFIED_RESOURCES = [patients];
+export const SIMPLIFIED_RESOURCES = [patients, practitioners];
 
 export interface AppOptions {
   db: Database;

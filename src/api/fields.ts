@@ -96,3 +96,71 @@ export function replaceFirst(resource: FhirObject, name: string, value: unknown)
 export function pickDefined(object: FhirObject): FhirObject {
   return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined));
 }
+
+/** The name the simplified fields own: the official one, else the first. */
+export function primaryName(resource: FhirObject, create = false): FhirObject | undefined {
+  const names: FhirObject[] = resource.name ?? [];
+  const found = names.find((name) => name.use === 'official') ?? names[0];
+  if (found || !create) return found;
+  const name = {};
+  resource.name = [name];
+  return name;
+}
+
+/** The first given name of the primary name. */
+export const givenName = (): FieldMapping => ({
+  schema: text(100),
+  write: (resource, value) => {
+    const name = primaryName(resource, value !== undefined);
+    if (!name) return;
+    const given: string[] = name.given ?? [];
+    setOrDelete(name, 'given', value === undefined ? given.slice(1) : [String(value), ...given.slice(1)]);
+  },
+  read: (resource) => primaryName(resource)?.given?.[0],
+});
+
+/** The family name of the primary name. */
+export const familyName = (): FieldMapping => ({
+  schema: text(100),
+  write: (resource, value) => {
+    const name = primaryName(resource, value !== undefined);
+    if (name) setOrDelete(name, 'family', value);
+  },
+  read: (resource) => primaryName(resource)?.family,
+});
+
+/** `photo[0]`, an Attachment given as {url, data, contentType}. */
+export const photo = (): FieldMapping => ({
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { url: { type: 'string', format: 'uri', maxLength: 2048 }, data: { type: 'string', format: 'base64' }, contentType: text(100) },
+  },
+  write: (resource, value) => {
+    const attachment = value as FhirObject | undefined;
+    setOrDelete(resource, 'photo', attachment && [pickDefined({ contentType: attachment.contentType, url: attachment.url, data: attachment.data })]);
+  },
+  read: (resource) => {
+    const attachment = resource.photo?.[0];
+    return attachment && (pickDefined({ url: attachment.url, data: attachment.data, contentType: attachment.contentType }) as Json);
+  },
+});
+
+/** The display name: the name's text, else its parts in reading order. */
+export function fullName(resource: FhirObject): string {
+  const name = primaryName(resource);
+  if (!name) return '';
+  if (name.text) return name.text;
+  return [...(name.prefix ?? []), ...(name.given ?? []), name.family, ...(name.suffix ?? [])].filter(Boolean).join(' ');
+}
+
+const BCP47 = /^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/;
+
+/** A language: a BCP-47 tag becomes a coding, anything else (a display name) the concept's text. */
+export function languageToFhir(language: string): FhirObject {
+  return BCP47.test(language) ? { coding: [{ system: 'urn:ietf:bcp:47', code: language }] } : { text: language };
+}
+
+export function languageFromFhir(concept: FhirObject | undefined): string | undefined {
+  return concept?.coding?.[0]?.code ?? concept?.text;
+}

@@ -3,7 +3,7 @@ import { ApiError } from '../errors.js';
 import type { FhirRepository, RequestContext, ResourceVersion } from '../fhir/repository.js';
 import type { FhirSearch, SearchPage } from '../fhir/search/service.js';
 import { isFhirId } from '../ids.js';
-import type { CompiledResource, FhirObject, Json } from './simplified-resource.js';
+import type { CompiledResource, FhirObject, Json, SimplifiedResource } from './simplified-resource.js';
 
 export type Simplified = Record<string, Json | undefined>;
 
@@ -59,14 +59,8 @@ export class SimplifiedService {
   }
 
   async list(ctx: RequestContext, resource: CompiledResource, query: Record<string, unknown>): Promise<ListResult> {
-    const { definition } = resource;
-    const fhirQuery: Record<string, string[]> = {};
-    for (const [name, filter] of Object.entries(definition.filters)) {
-      const values = asStrings(query[name]);
-      if (values.length === 0) continue;
-      fhirQuery[filter.modifier ? `${filter.param}:${filter.modifier}` : filter.param] = values;
-    }
-    const page: SearchPage = await this.search.search(ctx, definition.fhirType, fhirQuery, {
+    const fhirQuery = toFhirQuery(resource.definition, query);
+    const page: SearchPage = await this.search.search(ctx, resource.definition.fhirType, fhirQuery, {
       count: clampCount(query.count),
       cursor: asStrings(query.cursor)[0],
       defaultSort: 'created',
@@ -115,6 +109,29 @@ function assertId(id: string): void {
 function goneAsNotFound(error: unknown): never {
   if (error instanceof ApiError && error.code === 'GONE') throw new ApiError('NOT_FOUND', 'Resource not found');
   throw error;
+}
+
+/**
+ * The simplified query as a FHIR query: each filter becomes its search parameter (values of one
+ * parameter are ANDed, as FHIR does with repeated parameters), `sort` becomes `_sort`.
+ */
+export function toFhirQuery(definition: SimplifiedResource, query: Record<string, unknown>): Record<string, string[]> {
+  const fhirQuery: Record<string, string[]> = {};
+  for (const [name, filter] of Object.entries(definition.filters)) {
+    const given = asStrings(query[name]);
+    const values = given.length > 0 ? given : asStrings(definition.defaultFilters?.[name]);
+    if (values.length === 0) continue;
+    const key = filter.modifier ? `${filter.param}:${filter.modifier}` : filter.param;
+    (fhirQuery[key] ??= []).push(...values.map((value) => `${filter.valuePrefix ?? ''}${value}`));
+  }
+  const sort = asStrings(query.sort)[0];
+  if (sort) {
+    const descending = sort.startsWith('-');
+    const param = definition.sorts?.[descending ? sort.slice(1) : sort];
+    if (!param) throw new ApiError('INVALID_REQUEST', `sort takes one of: ${Object.keys(definition.sorts ?? {}).join(', ') || '(none)'}, with - for descending`);
+    fhirQuery._sort = [`${descending ? '-' : ''}${param}`];
+  }
+  return fhirQuery;
 }
 
 /** count is clamped, never rejected: above 100 means 100; missing, zero, negative or junk means 20. */

@@ -27,6 +27,8 @@ export interface FieldMapping {
 export interface SearchFilter {
   param: string;
   modifier?: string;
+  /** Put before the client's value: a comparison prefix (`ge`), a type (`Patient/`) or a system (`http://…|`). */
+  valuePrefix?: string;
 }
 
 /** The declaration of one /v1/{path} resource: schema, mapping both ways, search filters. */
@@ -36,6 +38,10 @@ export interface SimplifiedResource {
   fields: Record<string, FieldMapping>;
   required: string[];
   filters: Record<string, SearchFilter>;
+  /** Filter values applied when the client does not give that filter (inactive practitioners are hidden by default). */
+  defaultFilters?: Record<string, string>;
+  /** What `sort=field` / `sort=-field` may name: simplified field → FHIR search parameter. */
+  sorts?: Record<string, string>;
   /** Elements a new resource starts with, before the fields are written. */
   initial?(): FhirObject;
   /** Output-only fields derived from the resource (e.g. a patient's fullName). */

@@ -1,4 +1,7 @@
-import { ADDRESS_SCHEMA, addressFromFhir, addressToFhir, contactPoint, element, firstAddress, pickDefined, reference, setOrDelete, text } from '../fields.js';
+import {
+  ADDRESS_SCHEMA, addressFromFhir, addressToFhir, contactPoint, element, familyName, firstAddress, fullName, givenName, languageFromFhir, languageToFhir,
+  photo, pickDefined, primaryName, reference, setOrDelete, text,
+} from '../fields.js';
 import type { FhirObject, FieldMapping, Json, SimplifiedResource } from '../simplified-resource.js';
 
 /** /v1/patients ↔ FHIR Patient (contract §3.1). */
@@ -9,37 +12,6 @@ const MARITAL_CODES: Record<string, { code: string; display: string }> = {
   single: { code: 'S', display: 'Never Married' },
   divorced: { code: 'D', display: 'Divorced' },
   widowed: { code: 'W', display: 'Widowed' },
-};
-const BCP47 = /^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/;
-
-/** The name the simplified fields own: the official one, else the first. */
-function primaryName(resource: FhirObject, create = false): FhirObject | undefined {
-  const names: FhirObject[] = resource.name ?? [];
-  const found = names.find((name) => name.use === 'official') ?? names[0];
-  if (found || !create) return found;
-  const name = {};
-  resource.name = [name];
-  return name;
-}
-
-const firstName: FieldMapping = {
-  schema: text(100),
-  write: (resource, value) => {
-    const name = primaryName(resource, value !== undefined);
-    if (!name) return;
-    const given: string[] = name.given ?? [];
-    setOrDelete(name, 'given', value === undefined ? given.slice(1) : [String(value), ...given.slice(1)]);
-  },
-  read: (resource) => primaryName(resource)?.given?.[0],
-};
-
-const lastName: FieldMapping = {
-  schema: text(100),
-  write: (resource, value) => {
-    const name = primaryName(resource, value !== undefined);
-    if (name) setOrDelete(name, 'family', value);
-  },
-  read: (resource) => primaryName(resource)?.family,
 };
 
 const maritalStatus: FieldMapping = {
@@ -55,22 +27,6 @@ const maritalStatus: FieldMapping = {
     if (concept.text) return concept.text;
     const code = concept.coding?.find((coding: FhirObject) => coding.system === MARITAL_SYSTEM)?.code;
     return Object.entries(MARITAL_CODES).find(([, known]) => known.code === code)?.[0] ?? concept.coding?.[0]?.display ?? concept.coding?.[0]?.code;
-  },
-};
-
-const photo: FieldMapping = {
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: { url: { type: 'string', format: 'uri', maxLength: 2048 }, data: { type: 'string', format: 'base64' }, contentType: text(100) },
-  },
-  write: (resource, value) => {
-    const attachment = value as FhirObject | undefined;
-    setOrDelete(resource, 'photo', attachment && [pickDefined({ contentType: attachment.contentType, url: attachment.url, data: attachment.data })]);
-  },
-  read: (resource) => {
-    const attachment = resource.photo?.[0];
-    return attachment && (pickDefined({ url: attachment.url, data: attachment.data, contentType: attachment.contentType }) as Json);
   },
 };
 
@@ -116,37 +72,30 @@ const languages: FieldMapping = {
   },
   write: (resource, value) =>
     setOrDelete(resource, 'communication', (value as FhirObject[] | undefined)?.map((item) => pickDefined({
-      language: BCP47.test(item.language) ? { coding: [{ system: 'urn:ietf:bcp:47', code: item.language }] } : { text: item.language },
+      language: languageToFhir(item.language),
       preferred: item.preferred,
     }))),
   read: (resource) =>
     (resource.communication as FhirObject[] | undefined)?.map((item) => pickDefined({
-      language: item.language?.coding?.[0]?.code ?? item.language?.text,
+      language: languageFromFhir(item.language),
       preferred: item.preferred,
     }) as Json),
 };
-
-function fullName(resource: FhirObject): string {
-  const name = primaryName(resource);
-  if (!name) return '';
-  if (name.text) return name.text;
-  return [...(name.prefix ?? []), ...(name.given ?? []), name.family, ...(name.suffix ?? [])].filter(Boolean).join(' ');
-}
 
 export const patients: SimplifiedResource = {
   path: 'patients',
   fhirType: 'Patient',
   required: ['firstName', 'lastName'],
   fields: {
-    firstName,
-    lastName,
+    firstName: givenName(),
+    lastName: familyName(),
     email: contactPoint('email', { type: 'string', format: 'email', maxLength: 254 }),
     phone: contactPoint('phone', text(20)),
     gender: element('gender', { type: 'string', enum: ['male', 'female', 'other', 'unknown'] }),
     birthDate: element('birthDate', { type: 'string', format: 'date' }),
     address: firstAddress(),
     maritalStatus,
-    photo,
+    photo: photo(),
     contact,
     languages,
     generalPractitionerId: reference('generalPractitioner', 'Practitioner', { list: true }),
@@ -170,5 +119,6 @@ export const patients: SimplifiedResource = {
     birthDate: { param: 'birthdate' },
     active: { param: 'active' },
   },
+  sorts: { lastName: 'family', firstName: 'given', birthDate: 'birthdate', updatedAt: '_lastUpdated' },
   revinclude: true,
 };

@@ -34,7 +34,12 @@ export function checkBody<T>(validate: ValidateFunction, body: unknown): T {
 export function toIssues(errors: ErrorObject[]): Issue[] {
   const seen = new Set<string>();
   const issues: Issue[] = [];
+  // Where alternatives (anyOf) all failed, say so once rather than listing each branch's complaint.
+  const alternatives = errors.filter((error) => error.keyword === 'anyOf').map((error) => error.instancePath);
+  const inAlternative = (error: ErrorObject) =>
+    error.keyword !== 'anyOf' && alternatives.some((path) => error.instancePath === path || error.instancePath.startsWith(`${path}/`));
   for (const error of errors) {
+    if (inAlternative(error)) continue;
     const base = error.instancePath.slice(1).split('/').filter(Boolean).join('.');
     const { path, text } = describe(error, base);
     const diagnostics = `${path || 'body'}: ${text}`;
@@ -59,6 +64,8 @@ function describe(error: ErrorObject, base: string): { path: string; text: strin
     case 'enum': return { path: base, text: `Invalid enum value. Expected ${(params.allowedValues as unknown[]).map((v) => `'${String(v)}'`).join(' | ')}` };
     case 'format': return { path: base, text: `Invalid ${String(params.format)}` };
     case 'pattern': return { path: base, text: 'Invalid format' };
+    case 'not': return { path: base, text: 'Cannot be changed' };
+    case 'anyOf': return { path: base, text: 'Invalid input' };
     default: return { path: base, text: 'Invalid value' };
   }
 }

@@ -164,3 +164,48 @@ export function languageToFhir(language: string): FhirObject {
 export function languageFromFhir(concept: FhirObject | undefined): string | undefined {
   return concept?.coding?.[0]?.code ?? concept?.text;
 }
+
+/**
+ * CodeableConcept input: a plain string (free text) or `{system?, code, display?}`. Canonical
+ * output: a concept that is text only comes back as the string, one with a coding as the object
+ * of its first coding — so both input forms round-trip unchanged.
+ */
+export const CODEABLE_CONCEPT_SCHEMA: JsonSchema = {
+  anyOf: [
+    text(500),
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['code'],
+      properties: { system: { type: 'string', format: 'uri', maxLength: 500 }, code: text(200), display: text(500) },
+    },
+  ],
+};
+
+export function conceptToFhir(value: Json): FhirObject {
+  if (typeof value === 'string') return { text: value };
+  const coding = value as FhirObject;
+  return { coding: [pickDefined({ system: coding.system, code: coding.code, display: coding.display })] };
+}
+
+export function conceptFromFhir(concept: FhirObject | undefined): Json | undefined {
+  if (!concept) return undefined;
+  const coding = concept.coding?.find((c: FhirObject) => c.code);
+  if (coding) return pickDefined({ system: coding.system, code: coding.code, display: coding.display }) as Json;
+  return concept.text;
+}
+
+/** A CodeableConcept element, or the first of a list element. */
+export function codeableConcept(name: string, options: { list?: boolean } & Partial<FieldMapping> = {}): FieldMapping {
+  const { list, ...rest } = options;
+  return {
+    schema: CODEABLE_CONCEPT_SCHEMA,
+    write: (resource, value) => {
+      const concept = value === undefined ? undefined : conceptToFhir(value);
+      if (list) replaceFirst(resource, name, concept);
+      else setOrDelete(resource, name, concept);
+    },
+    read: (resource) => conceptFromFhir(list ? resource[name]?.[0] : resource[name]),
+    ...rest,
+  };
+}

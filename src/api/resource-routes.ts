@@ -16,6 +16,11 @@ export function requestContext(request: FastifyRequest): RequestContext {
   return { partitionId: auth.partitionId, tenantId: auth.organisationId, keyId: auth.keyId, requestId: request.id };
 }
 
+function queryValues(value: unknown): string[] {
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value : [value]).map(String);
+}
+
 /**
  * The one route factory of the simplified API: create, list/search, read, PATCH and DELETE for
  * a resource declaration, plus 405s for the other methods on the same paths.
@@ -34,10 +39,9 @@ export function registerResourceRoutes(app: FastifyInstance, service: Simplified
 
   app.get(item, { config }, async (request: IdRequest, reply: FastifyReply) => {
     const ctx = requestContext(request);
-    const revinclude = request.query._revinclude;
-    if (revinclude !== undefined) {
-      const values = (Array.isArray(revinclude) ? revinclude : [revinclude]).map(String);
-      return sendData(request, reply, 200, await service.readWithRevinclude(ctx, resource, request.params.id, values, request.server.publicUrl));
+    const related = { include: queryValues(request.query._include), revinclude: queryValues(request.query._revinclude) };
+    if (related.include.length > 0 || related.revinclude.length > 0) {
+      return sendData(request, reply, 200, await service.readWithRelated(ctx, resource, request.params.id, related, request.server.publicUrl));
     }
     return sendData(request, reply, 200, await service.read(ctx, resource, request.params.id));
   });

@@ -16,8 +16,8 @@ export interface ListResult {
 
 const DEFAULT_COUNT = 20;
 const MAX_COUNT = 100;
-/** Include values as the SDK validates them: Type or Type:param. */
-const INCLUDE_VALUE = /^[A-Za-z]+(?::[A-Za-z]+)?$/;
+/** Include values: Type, Type:param (as the SDK validates them) or the FHIR Type:param:Target. */
+const INCLUDE_VALUE = /^[A-Za-z]+(?::[A-Za-z-]+(?::[A-Za-z]+)?)?$/;
 
 /**
  * The simplified API on top of the FHIR repository: validates flat JSON, maps it onto FHIR
@@ -73,14 +73,16 @@ export class SimplifiedService {
     };
   }
 
-  /** A read with `_revinclude`: the resource and those referencing it, as a searchset Bundle. */
-  async readWithRevinclude(ctx: RequestContext, resource: CompiledResource, id: string, revincludes: string[], baseUrl: string): Promise<unknown> {
-    if (!resource.definition.revinclude) throw new ApiError('INVALID_REQUEST', '_revinclude is not supported on this resource');
-    for (const value of revincludes) {
-      if (!INCLUDE_VALUE.test(value)) throw new ApiError('INVALID_REQUEST', '_revinclude values look like Type:param');
+  /** A read with `_include` and/or `_revinclude`: the resource and its related resources, as a searchset Bundle. */
+  async readWithRelated(ctx: RequestContext, resource: CompiledResource, id: string, related: { include: string[]; revinclude: string[] }, baseUrl: string): Promise<unknown> {
+    const { definition } = resource;
+    if (related.include.length > 0 && !definition.include) throw new ApiError('INVALID_REQUEST', '_include is not supported on this resource');
+    if (related.revinclude.length > 0 && !definition.revinclude) throw new ApiError('INVALID_REQUEST', '_revinclude is not supported on this resource');
+    for (const value of [...related.include, ...related.revinclude]) {
+      if (!INCLUDE_VALUE.test(value)) throw new ApiError('INVALID_REQUEST', '_include and _revinclude values look like Type or Type:param');
     }
     const version = await this.current(ctx, resource, id);
-    return this.search.revincludeBundle(ctx, version, revincludes, baseUrl);
+    return this.search.relatedBundle(ctx, version, related, baseUrl);
   }
 
   private async current(ctx: RequestContext, resource: CompiledResource, id: string): Promise<ResourceVersion> {

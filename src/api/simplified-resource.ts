@@ -17,7 +17,7 @@ export interface FieldMapping {
   /** Sets the field's FHIR elements; `undefined` removes them. */
   write(resource: FhirObject, value: Json | undefined): void;
   read(resource: FhirObject): Json | undefined;
-  /** Accepted on create only (e.g. the subject a record belongs to). */
+  /** Set on create and never changed (e.g. the patient a record belongs to): a PATCH naming it is a 422. */
   createOnly?: boolean;
   /** Accepted on update only (e.g. `active`, which create sets itself). */
   updateOnly?: boolean;
@@ -46,7 +46,8 @@ export interface SimplifiedResource {
   initial?(): FhirObject;
   /** Output-only fields derived from the resource (e.g. a patient's fullName). */
   derived?(resource: FhirObject): Record<string, Json | undefined>;
-  /** Whether reads accept _revinclude (returning a searchset Bundle). */
+  /** Whether reads accept _include / _revinclude (and then return a searchset Bundle). */
+  include?: boolean;
   revinclude?: boolean;
 }
 
@@ -60,9 +61,8 @@ export interface CompiledResource {
 export function compileResource(definition: SimplifiedResource): CompiledResource {
   const entries = Object.entries(definition.fields);
   const createSchema = objectSchema(entries.filter(([, field]) => !field.updateOnly), definition.required);
-  const updateSchema = objectSchema(entries.filter(([, field]) => !field.createOnly), []);
   const validateCreate = compileSchema(createSchema);
-  const validateUpdate = compileSchema(updateSchema);
+  const validateUpdate = compileSchema(updateSchema(entries));
   return {
     definition,
     checkCreate: (body) => checkBody<Record<string, Json>>(validateCreate, body),
@@ -78,3 +78,13 @@ function objectSchema(entries: Array<[string, FieldMapping]>, required: string[]
     required,
   };
 }
+
+/** The update schema: every field but the create-only ones, which are refused by name. */
+function updateSchema(entries: Array<[string, FieldMapping]>): JsonSchema {
+  const schema = objectSchema(entries.filter(([, field]) => !field.createOnly), []);
+  const immutable = entries.filter(([, field]) => field.createOnly).map(([name]) => [name, IMMUTABLE]);
+  return { ...schema, properties: { ...(schema.properties as JsonSchema), ...Object.fromEntries(immutable) } };
+}
+
+/** Matches nothing; the validator reports it as "Cannot be changed". */
+const IMMUTABLE: JsonSchema = { not: {} };

@@ -62,6 +62,17 @@ export async function findReferencing(
   return records.map(toSearchRow);
 }
 
+/** The local (Type/id) targets of one resource's reference rows, optionally for one parameter only. */
+export async function referencedTargets(tx: Tx, partitionId: number, resourceType: string, id: string, param: string | null): Promise<Array<{ targetType: string; targetId: string }>> {
+  return tx.query(
+    `SELECT DISTINCT target_type AS "targetType", target_id AS "targetId" FROM search_reference
+      WHERE partition_id = $1 AND resource_type = $2 AND resource_id = $3 AND ($4::text IS NULL OR param = $4)
+        AND target_type IS NOT NULL AND target_id IS NOT NULL
+      ORDER BY 1, 2`,
+    [partitionId, resourceType, id, param],
+  );
+}
+
 async function countMatches(tx: Tx, partitionId: number, query: SearchQuery): Promise<number | undefined> {
   const sql = compileCount(query, partitionId);
   const [record] = await tx.query<{ total: number }>(sql.text, sql.values);

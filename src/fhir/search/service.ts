@@ -1,7 +1,8 @@
 import { ApiError } from '../../errors.js';
 import type { Database } from '../../store/database.js';
 import type { SortSpec } from '../../store/search-query.js';
-import { findReferencing, runSearch, type SearchRow } from '../../store/search.js';
+import { readResources } from '../../store/resources.js';
+import { findReferencing, referencedTargets, runSearch, type SearchRow } from '../../store/search.js';
 import { isR4ResourceType, searchParameter, searchParameters } from '../definitions/index.js';
 import type { RequestContext, ResourceVersion } from '../repository.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -55,16 +56,31 @@ export class FhirSearch {
     return `${JSON.stringify(head).slice(0, -1)},"entry":[${entries.join(',')}]}`;
   }
 
-  /** The resource as a searchset Bundle's match, plus every resource that references it through the given Type:param values. */
-  async revincludeBundle(ctx: RequestContext, version: ResourceVersion, revincludes: string[], baseUrl: string): Promise<unknown> {
-    const targets = revincludes.flatMap((value) => referencingParameters(value, version.resourceType));
+  /**
+   * The resource as a searchset Bundle's match, plus the resources it references (`_include`)
+   * and those that reference it (`_revinclude`), each included once.
+   */
+  async relatedBundle(ctx: RequestContext, version: ResourceVersion, related: { include: string[]; revinclude: string[] }, baseUrl: string): Promise<unknown> {
+    const referencing = related.revinclude.flatMap((value) => referencingParameters(value, version.resourceType));
+    const referenced = related.include.map((value) => referencedSelection(value, version.resourceType));
     const included = await this.db.read(async (tx) => {
       const found = new Map<string, ResourceVersion>();
-      for (const { type, param } of targets) {
+      for (const { type, param } of referencing) {
         for (const row of await findReferencing(tx, ctx.partitionId, type, param, version.resourceType, [version.id], REVINCLUDE_LIMIT)) {
           found.set(`${type}/${row.id}`, toVersion(type, row));
         }
       }
+      for (const { param, targetType } of referenced) {
+        const targets = (await referencedTargets(tx, ctx.partitionId, version.resourceType, version.id, param))
+          .filter((target) => !targetType || target.targetType === targetType);
+        for (const type of new Set(targets.map((target) => target.targetType))) {
+          const ids = targets.filter((target) => target.targetType === type).map((target) => target.targetId);
+          for (const stored of await readResources(tx, ctx.partitionId, type, ids)) {
+            found.set(`${type}/${stored.id}`, { ...stored, content: stored.content! });
+          }
+        }
+      }
+      found.delete(`${version.resourceType}/${version.id}`);
       return [...found.values()];
     });
     const entry = (item: ResourceVersion, mode: string) => ({
@@ -105,6 +121,23 @@ function referencingParameters(value: string, targetType: string): Array<{ type:
   return Object.entries(searchParameters(type))
     .filter(([, definition]) => definition.type === 'reference' && definition.target?.includes(targetType as never))
     .map(([code]) => ({ type, param: code }));
+}
+
+/**
+ * `_include` values: `Source:param[:Target]` (FHIR form; Source must be the resource's own type)
+ * selects the targets of that reference parameter; a bare `Type` selects every resource of that
+ * type the resource references.
+ */
+function referencedSelection(value: string, sourceType: string): { param: string | null; targetType?: string } {
+  const [first, param, target] = value.split(':');
+  if (param === undefined) {
+    if (!isR4ResourceType(first)) throw new ApiError('INVALID_REQUEST', '_include names an unknown resource type');
+    return { param: null, targetType: first };
+  }
+  if (first !== sourceType || searchParameter(sourceType, param)?.type !== 'reference' || (target !== undefined && !isR4ResourceType(target))) {
+    throw new ApiError('INVALID_REQUEST', '_include takes Type or Source:param[:Target] with a reference parameter of this resource');
+  }
+  return { param, targetType: target };
 }
 
 function toVersion(resourceType: string, row: SearchRow): ResourceVersion {

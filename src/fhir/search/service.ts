@@ -107,12 +107,16 @@ function parse(resourceType: string, query: SearchQueryString): SearchRequest {
 }
 
 /**
- * `Type:param` → that reference parameter (none when `Type` has no such reference parameter);
+ * `Type:param[:Target]` → that reference parameter (none when `Type` has no such reference
+ * parameter, or when Target is another type);
  * a bare `Type` → each of its reference parameters that can point at `targetType`.
  */
 function referencingParameters(value: string, targetType: string): Array<{ type: string; param: string }> {
-  const [type, param] = value.split(':');
-  if (!isR4ResourceType(type)) throw new ApiError('INVALID_REQUEST', '_revinclude names an unknown resource type');
+  const [type, param, target] = value.split(':');
+  if (!isR4ResourceType(type) || (target !== undefined && !isR4ResourceType(target))) {
+    throw new ApiError('INVALID_REQUEST', '_revinclude names an unknown resource type');
+  }
+  if (target !== undefined && target !== targetType) return [];
   if (param) {
     // The official SDK asks for Type:subject and Type:patient for every type it includes, and
     // some types have only one of them (Medication has neither): such values add nothing.

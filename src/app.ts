@@ -1,6 +1,5 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import { patients } from './api/resources/patients.js';
-import { practitioners } from './api/resources/practitioners.js';
+import { SIMPLIFIED_RESOURCES } from './api/resources/index.js';
 import { registerResourceRoutes } from './api/resource-routes.js';
 import { SimplifiedService } from './api/resource-service.js';
 import { registerAdminRoutes } from './auth/admin-routes.js';
@@ -19,9 +18,6 @@ import { loggerOptions, registerRequestLogging } from './http/logging.js';
 import { reindexStale } from './jobs/reindex.js';
 import { RateWindow } from './limits/rate-window.js';
 import type { Database } from './store/database.js';
-
-/** The resources of the simplified API; each is one declaration in api/resources/. */
-export const SIMPLIFIED_RESOURCES = [patients, practitioners];
 
 export interface AppOptions {
   db: Database;

@@ -7,6 +7,8 @@ ajv.addFormat('email', /^[^\s@]+@[^\s@]+\.[^\s@]+$/);
 ajv.addFormat('date', { type: 'string', validate: isCalendarDate });
 ajv.addFormat('uri', /^[a-z][a-z0-9+.-]*:[^\s]*$/i);
 ajv.addFormat('base64', /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/);
+// FHIR dateTime: a year, year-month, date, or date and time with a zone (seconds optional).
+ajv.addFormat('fhir-date-time', /^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])(T([01]\d|2[0-3]):[0-5]\d(:([0-5]\d|60)(\.\d{1,9})?)?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00)))?)?)?$/);
 ajv.addFormat('reference-id', /^[A-Za-z0-9\-_.]{1,128}$/);
 ajv.addFormat('date-time-utc', { type: 'string', validate: (value: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) && !Number.isNaN(Date.parse(value)) });
 

@@ -209,3 +209,50 @@ export function codeableConcept(name: string, options: { list?: boolean } & Part
     ...rest,
   };
 }
+
+/** A FHIR dateTime: `2024`, `2024-03`, `2024-03-15`, or `2024-03-15T09:30:00Z` (a zone is required with a time). */
+export const DATE_TIME_SCHEMA: JsonSchema = { type: 'string', format: 'fhir-date-time' };
+export const PERIOD_SCHEMA: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { start: DATE_TIME_SCHEMA, end: DATE_TIME_SCHEMA },
+};
+
+/** A list of references to `targetType`, exposed as an array of bare ids. */
+export function references(name: string, targetType: string, maxItems = 50, options: Partial<FieldMapping> = {}): FieldMapping {
+  const prefix = `${targetType}/`;
+  return {
+    schema: { type: 'array', maxItems, items: { type: 'string', format: 'reference-id' } },
+    write: (resource, value) => setOrDelete(resource, name, (value as string[] | undefined)?.map((id) => ({ reference: `${prefix}${id}` }))),
+    read: (resource) => {
+      const ids = (resource[name] as FhirObject[] | undefined)
+        ?.map((ref) => ref.reference as string | undefined)
+        .filter((ref): ref is string => ref?.startsWith(prefix) === true)
+        .map((ref) => ref.slice(prefix.length));
+      return ids?.length ? ids : undefined;
+    },
+    ...options,
+  };
+}
+
+/** A list of CodeableConcepts, each given as a string or `{system?, code, display?}`. */
+export function concepts(name: string, maxItems = 20, options: Partial<FieldMapping> = {}): FieldMapping {
+  return {
+    schema: { type: 'array', maxItems, items: CODEABLE_CONCEPT_SCHEMA },
+    write: (resource, value) => setOrDelete(resource, name, (value as Json[] | undefined)?.map(conceptToFhir)),
+    read: (resource) => {
+      const values = (resource[name] as FhirObject[] | undefined)?.map(conceptFromFhir).filter((value): value is Json => value !== undefined);
+      return values?.length ? values : undefined;
+    },
+    ...options,
+  };
+}
+
+/** Free-text notes: the text of the first Annotation in `name` (usually `note`). */
+export function annotationText(name = 'note', maxLength = 5000): FieldMapping {
+  return {
+    schema: text(maxLength),
+    write: (resource, value) => replaceFirst(resource, name, value === undefined ? undefined : { text: value }),
+    read: (resource) => resource[name]?.[0]?.text,
+  };
+}

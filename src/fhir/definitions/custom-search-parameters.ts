@@ -21,4 +21,28 @@ export const customSearchParameters: SearchParameter[] = [
     type: 'string',
     expression: `Practitioner.extension('${PRACTITIONER_SPECIALTY_URL}').value`,
   },
+  {
+    resourceType: 'SearchParameter',
+    url: 'https://clinikapi.com/fhir/SearchParameter/MedicationRequest-medication-text',
+    name: 'medication-text',
+    status: 'active',
+    description: "The prescribed medication's name or code: the text, coding displays and codes of medicationCodeableConcept, or the display of medicationReference (the simplified API's prescription `medication`).",
+    code: 'medication-text',
+    base: ['MedicationRequest'],
+    type: 'string',
+    expression:
+      'MedicationRequest.medication.ofType(CodeableConcept).text | MedicationRequest.medication.ofType(CodeableConcept).coding.display'
+      + ' | MedicationRequest.medication.ofType(CodeableConcept).coding.code | MedicationRequest.medication.ofType(Reference).display',
+  },
+  {
+    resourceType: 'SearchParameter',
+    url: 'https://clinikapi.com/fhir/SearchParameter/Encounter-date-start',
+    name: 'date-start',
+    status: 'active',
+    description: "When the encounter started: period.start (the simplified API's encounter `dateFrom` / `dateTo` and `sort=period.start`; R5 has the same code on actualPeriod.start).",
+    code: 'date-start',
+    base: ['Encounter'],
+    type: 'date',
+    expression: 'Encounter.period.start',
+  },
 ];

@@ -28,6 +28,11 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 8;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PRELOADED = 2000;
+/** The contract's heart-rate example: the most common clinical write. */
+const observation = (patientId: string) => ({
+  status: 'final', category: 'vital-signs', code: { system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }, patientId,
+  effectiveDateTime: '2025-01-15T09:30:00Z', valueQuantity: { value: 72, unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
+});
 const PATIENT = { firstName: 'Jane', lastName: 'Doe', email: 'jane@example.com', phone: '+1-555-0100', gender: 'female', birthDate: '1990-03-15', address: { line: ['123 Main St'], city: 'Austin', state: 'TX', postalCode: '78701', country: 'US' } };
 
 interface Row { scenario: string; baseline: string; results: LoadResult[]; baselineResults: LoadResult[] }
@@ -67,7 +72,6 @@ async function benchTarget(name: string, serverUrl: string): Promise<TargetRepor
       const response = await app.inject({ method: 'POST', url: '/v1/patients', headers, payload: { ...PATIENT, firstName: `Jane${i}` } });
       ids.push(response.json().data.id);
     }
-    await db.pool.query('VACUUM ANALYZE');
     const sample = await app.inject({ method: 'GET', url: `/v1/patients/${ids[0]}`, headers });
     const sampleBytes = sample.body;
     const { partition_id: partitionId } = (await db.pool.query('SELECT partition_id FROM resources LIMIT 1')).rows[0];
@@ -91,6 +95,12 @@ async function benchTarget(name: string, serverUrl: string): Promise<TargetRepor
     await baseline.listen({ port: 0, host: '127.0.0.1' });
     const basePort = (baseline.server.address() as { port: number }).port;
 
+    const observationIds: string[] = [];
+    for (let i = 0; i < PRELOADED; i++) {
+      const response = await app.inject({ method: 'POST', url: '/v1/observations', headers, payload: observation(ids[i]) });
+      observationIds.push(response.json().data.id);
+    }
+    await db.pool.query('VACUUM ANALYZE');
     const readPaths = ids.map((id) => `/v1/patients/${id}`);
     const body = JSON.stringify(PATIENT);
     const scenarios: Record<string, Omit<LoadSpec, 'connections' | 'seconds'>> = {
@@ -100,6 +110,8 @@ async function benchTarget(name: string, serverUrl: string): Promise<TargetRepor
       fhirRead: { port: appPort, method: 'GET', paths: ids.map((id) => `/v1/fhir/Patient/${id}`), headers },
       insert: { port: basePort, method: 'POST', paths: ['/insert'], headers: { 'content-type': 'application/json' }, body },
       create: { port: appPort, method: 'POST', paths: ['/v1/patients'], headers, body },
+      observationRead: { port: appPort, method: 'GET', paths: observationIds.map((id) => `/v1/observations/${id}`), headers },
+      observationCreate: { port: appPort, method: 'POST', paths: ['/v1/observations'], headers, body: JSON.stringify(observation(ids[0])) },
     };
     // Warm-up: JIT, prepared statements, caches.
     await load(scenarios.read);
@@ -119,6 +131,8 @@ async function benchTarget(name: string, serverUrl: string): Promise<TargetRepor
       pair('read', 'patient read (GET /v1/patients/:id)', 'bare', 'bare Fastify route'),
       pair('select', 'raw pg select route', 'bare', 'bare Fastify route'),
       pair('create', 'patient create (POST /v1/patients)', 'insert', 'raw insert route'),
+      pair('observationRead', 'observation read (GET /v1/observations/:id)', 'select', 'raw pg select route'),
+      pair('observationCreate', 'observation create (POST /v1/observations)', 'insert', 'raw insert route'),
       pair('insert', 'raw insert route', 'bare', 'bare Fastify route'),
     ];
 
@@ -184,7 +198,7 @@ async function main(): Promise<void> {
     `- Date: ${new Date().toISOString()}`,
     `- Machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}`,
     `- Node ${process.version}; load generator in a separate process, ${CONNECTIONS} keep-alive connections, ${ROUNDS} rounds of ${SECONDS} s per scenario after a warm-up; req/s and latencies are medians of the rounds`,
-    `- Data: ${PRELOADED} patients created through the API before measuring (reads cycle through all of them); creates add more`,
+    `- Data: ${PRELOADED} patients and ${PRELOADED} observations created through the API before measuring (reads cycle through all of them); creates add more`,
     '',
     'Goals (issue #2): patient read ≥ 50% of the raw-select route, patient create ≥ 30% of the raw-insert route, on PostgreSQL 15.',
     '',

@@ -256,3 +256,11 @@ export function annotationText(name = 'note', maxLength = 5000): FieldMapping {
     read: (resource) => resource[name]?.[0]?.text,
   };
 }
+
+/**
+ * A value from a fixed code table, or undefined. Client input is never used as a plain property
+ * lookup: `constructor` or `toString` would find Object.prototype's members.
+ */
+export function known<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}

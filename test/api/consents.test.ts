@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { validateResource } from '../../src/fhir/validate.js';
-import { startTestApp, type Tenant, type TestApp } from '../helpers/app.js';
+import type { Tenant, TestApp } from '../helpers/app.js';
+import {
+  assertDeleted, assertIsolated, assertListLength, assertTenantTag, idLister, loadR4Examples, officialR4Examples, readValidFhir, setUpAppWithTenant,
+} from '../helpers/resources.js';
 
 /** A full consent built from the contract's field table and examples (§3.10). */
 const HIPAA = {
@@ -35,12 +36,7 @@ const HIPAA = {
 
 let t: TestApp;
 let tenant: Tenant;
-
-before(async () => {
-  t = await startTestApp();
-  tenant = await t.createTenant();
-});
-after(() => t.close());
+setUpAppWithTenant((app, owner) => { t = app; tenant = owner; });
 
 const post = (key: string, body: unknown) => t.request('POST', '/v1/consents', { key, body });
 
@@ -53,9 +49,8 @@ describe('consents', () => {
     assert.equal(scopeDisplay, 'Privacy Consent');
     assert.ok(createdAt && updatedAt);
     assert.deepEqual((await t.request('GET', `/v1/consents/${id}`, { key: tenant.keys.test })).json.data, res.json.data);
-    const fhir = (await t.request('GET', `/v1/fhir/Consent/${id}`, { key: tenant.keys.test })).json;
-    assert.deepEqual(validateResource(fhir), []);
-    assert.ok(fhir.meta.tag.some((tag: { system: string }) => tag.system === 'https://clinikapi.com/tenant'));
+    const fhir = await readValidFhir(t, tenant.keys.test, 'Consent', id);
+    assertTenantTag(fhir);
     assert.deepEqual(fhir.scope, { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy', display: 'Privacy Consent' }] });
     assert.deepEqual(fhir.patient, { reference: 'Patient/pat-123' });
     assert.deepEqual(fhir.policy, [{ uri: 'https://clinic.com/hipaa-notice' }]);
@@ -69,8 +64,7 @@ describe('consents', () => {
     const { id, createdAt, updatedAt, ...fields } = res.json.data;
     assert.ok(id && createdAt && updatedAt);
     assert.deepEqual(fields, { patientId: 'pat-9', scope: 'treatment', scopeDisplay: 'Treatment', category: 'surgical-consent', status: 'active', verification: [{ verified: false }] });
-    const fhir = (await t.request('GET', `/v1/fhir/Consent/${id}`, { key: tenant.keys.test })).json;
-    assert.deepEqual(validateResource(fhir), []);
+    await readValidFhir(t, tenant.keys.test, 'Consent', id);
     // policies with authority, and a performer of another type
     const other = await post(tenant.keys.test, {
       patientId: 'pat-9', scope: 'research', category: ['research-participation'], performerId: 'RelatedPerson/rp-1',
@@ -82,10 +76,9 @@ describe('consents', () => {
     assert.equal(other.json.data.sourceReferenceId, 'doc-1');
     assert.equal(other.json.data.policyUri, undefined);
     assert.equal(other.json.data.policies.length, 2);
-    const otherFhir = (await t.request('GET', `/v1/fhir/Consent/${other.json.data.id}`, { key: tenant.keys.test })).json;
+    const otherFhir = await readValidFhir(t, tenant.keys.test, 'Consent', other.json.data.id);
     assert.deepEqual(otherFhir.performer, [{ reference: 'RelatedPerson/rp-1' }]);
     assert.deepEqual(otherFhir.sourceReference, { reference: 'DocumentReference/doc-1' });
-    assert.deepEqual(validateResource(otherFhir), []);
   });
 
   test('validation: required fields, enums, types, list sizes, nested provision rules', async () => {
@@ -132,8 +125,7 @@ describe('consents', () => {
     const switched = await t.request('PATCH', `/v1/consents/${created.id}`, { key: tenant.keys.test, body: { sourceReferenceId: 'Consent/c-0' } });
     assert.equal(switched.json.data.sourceReferenceId, 'Consent/c-0');
     assert.equal(switched.json.data.sourceAttachment, undefined);
-    const fhir = (await t.request('GET', `/v1/fhir/Consent/${created.id}`, { key: tenant.keys.test })).json;
-    assert.deepEqual(validateResource(fhir), []);
+    await readValidFhir(t, tenant.keys.test, 'Consent', created.id);
 
     const immutable = await t.request('PATCH', `/v1/consents/${created.id}`, { key: tenant.keys.test, body: { patientId: 'someone-else' } });
     assert.equal(immutable.status, 422);
@@ -141,9 +133,7 @@ describe('consents', () => {
     const badStatus = await t.request('PATCH', `/v1/consents/${created.id}`, { key: tenant.keys.test, body: { status: 'revoked' } });
     assert.equal(badStatus.status, 422);
 
-    assert.equal((await t.request('DELETE', `/v1/consents/${created.id}`, { key: tenant.keys.test })).status, 204);
-    assert.equal((await t.request('GET', `/v1/consents/${created.id}`, { key: tenant.keys.test })).status, 404);
-    assert.equal((await t.request('DELETE', `/v1/consents/${created.id}`, { key: tenant.keys.test })).status, 404);
+    await assertDeleted(t, tenant.keys.test, '/v1/consents', created.id);
   });
 
   test('filters: patientId, status, scope, dateFrom/dateTo; sort by dateTime', async () => {
@@ -153,11 +143,7 @@ describe('consents', () => {
     const a = await make('p1', '2025-01-10T09:00:00Z');
     const b = await make('p1', '2025-01-15T09:00:00Z', { status: 'draft' });
     const c = await make('p2', '2025-01-20T09:00:00Z', { scope: 'research' });
-    const ids = async (query: string) => {
-      const res = await t.request('GET', `/v1/consents?${query}`, { key: own.keys.test });
-      assert.equal(res.status, 200, res.body);
-      return res.json.data.data.map((item: { id: string }) => item.id);
-    };
+    const ids = idLister(t, own.keys.test, '/v1/consents');
     assert.deepEqual((await ids('patientId=p1')).sort(), [a, b].sort());
     assert.deepEqual(await ids('patientId=p2'), [c]);
     assert.deepEqual(await ids('status=draft'), [b]);
@@ -177,36 +163,19 @@ describe('consents', () => {
 
   test('another tenant and the other environment get 404 and see nothing', async () => {
     const created = (await post(tenant.keys.test, { patientId: 'iso-1', scope: 'adr', category: 'advance-directive' })).json.data;
-    const stranger = await t.createTenant();
-    for (const key of [stranger.keys.test, tenant.keys.live!]) {
-      assert.equal((await t.request('GET', `/v1/consents/${created.id}`, { key })).status, 404);
-      assert.equal((await t.request('PATCH', `/v1/consents/${created.id}`, { key, body: { status: 'inactive' } })).status, 404);
-      assert.equal((await t.request('DELETE', `/v1/consents/${created.id}`, { key })).status, 404);
-      assert.equal((await t.request('GET', '/v1/consents?patientId=iso-1', { key })).json.data.data.length, 0);
-      assert.equal((await t.request('GET', `/v1/fhir/Consent/${created.id}`, { key })).status, 404);
-    }
+    await assertIsolated(t, { owner: tenant, path: '/v1/consents', id: created.id, patch: { status: 'inactive' }, lists: ['/v1/consents?patientId=iso-1'], fhirType: 'Consent' });
     assert.equal((await t.request('GET', `/v1/consents/${created.id}`, { key: tenant.keys.test })).json.data.status, 'active');
   });
 
   test('every official R4 Consent example loads through FHIR and projects through the simplified API', async () => {
     const own = await t.createTenant();
-    const fixtures = new URL('../../../shared/fixtures/fhir-r4-examples/', import.meta.url);
-    const index = JSON.parse(await readFile(new URL('index.json', fixtures), 'utf8'));
-    const examples: Array<{ file: string; id: string }> = index.resources.Consent;
+    const examples = await officialR4Examples('Consent');
     assert.equal(examples.length, 12);
-    for (const { file, id } of examples) {
-      const example = JSON.parse(await readFile(new URL(`resources/${file}`, fixtures), 'utf8'));
-      const put = await t.request('PUT', `/v1/fhir/Consent/${id}`, { key: own.keys.test, body: example, contentType: 'application/fhir+json' });
-      assert.equal(put.status, 201, `${file}: ${put.body}`);
-      const read = await t.request('GET', `/v1/consents/${id}`, { key: own.keys.test });
-      assert.equal(read.status, 200, `${file}: ${read.body}`);
-      assert.equal(read.json.data.id, id);
+    await loadR4Examples(t, own.keys.test, { fhirType: 'Consent', path: '/v1/consents' }, examples, ({ resource: example }, read) => {
       assert.equal(read.json.data.status, example.status);
       if (example.patient?.reference?.startsWith('Patient/')) assert.equal(read.json.data.patientId, example.patient.reference.slice(8));
-    }
-    const list = await t.request('GET', '/v1/consents?count=100', { key: own.keys.test });
-    assert.equal(list.status, 200, list.body);
-    assert.equal(list.json.data.data.length, 12);
+    });
+    await assertListLength(t, own.keys.test, '/v1/consents?count=100', 12);
     assert.equal((await t.request('GET', '/v1/consents?count=100&sort=-dateTime&dateFrom=2000-01-01', { key: own.keys.test })).status, 200);
   });
 
@@ -245,8 +214,7 @@ describe('consents', () => {
       assert.equal(res.status, 201, res.body);
       const { id: _id, scopeDisplay: _display, createdAt: _c, updatedAt: _u, ...fields } = res.json.data;
       assert.deepEqual(fields, JSON.parse(JSON.stringify(body)));
-      const fhir = (await t.request('GET', `/v1/fhir/Consent/${res.json.data.id}`, { key: own.keys.test })).json;
-      assert.deepEqual(validateResource(fhir), []);
+      await readValidFhir(t, own.keys.test, 'Consent', res.json.data.id);
     }), { numRuns: 25 });
   });
 });

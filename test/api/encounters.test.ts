@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { validateResource } from '../../src/fhir/validate.js';
-import { startTestApp, type Tenant, type TestApp } from '../helpers/app.js';
+import type { Tenant, TestApp } from '../helpers/app.js';
+import { assertDeleted, assertIncludeBundle, assertIsolated, assertListLength, assertTenantTag, idLister, loadR4Examples, officialR4Examples, readValidFhir, setUpAppWithTenant } from '../helpers/resources.js';
 
 /** The contract's example encounter (§3.4). */
 const VISIT = {
@@ -25,12 +24,7 @@ const ADMISSION = {
 
 let t: TestApp;
 let tenant: Tenant;
-
-before(async () => {
-  t = await startTestApp();
-  tenant = await t.createTenant();
-});
-after(() => t.close());
+setUpAppWithTenant((app, owner) => { t = app; tenant = owner; });
 
 const strip = (data: Record<string, unknown>) => {
   const { id, createdAt, updatedAt, ...fields } = data;
@@ -47,9 +41,8 @@ describe('encounters', () => {
       assert.deepEqual(strip(res.json.data), example);
       const { id } = res.json.data;
       assert.deepEqual((await t.request('GET', `/v1/encounters/${id}`, { key: tenant.keys.test })).json.data, res.json.data);
-      const fhir = (await t.request('GET', `/v1/fhir/Encounter/${id}`, { key: tenant.keys.test })).json;
-      assert.deepEqual(validateResource(fhir), []);
-      assert.equal(fhir.meta.tag.find((tag: { system: string }) => tag.system === 'https://clinikapi.com/tenant')?.code, tenant.tenantId);
+      const fhir = await readValidFhir(t, tenant.keys.test, 'Encounter', id);
+      assertTenantTag(fhir, tenant.tenantId);
       assert.equal(fhir.subject.reference, `Patient/${example.patientId}`);
       assert.equal(fhir.class.system, 'http://terminology.hl7.org/CodeSystem/v3-ActCode');
       assert.equal(fhir.class.code, example.class);
@@ -123,9 +116,8 @@ describe('encounters', () => {
       ...VISIT, status: 'finished', diagnosis: [{ condition: 'Hypertension, controlled' }], period: { end: '2025-01-15T09:45:00Z' }, lengthMinutes: 45,
       hospitalization: { dischargeDisposition: 'Home' }, practitionerId: 'prac-new', participants: [{ practitionerId: 'prac-x', role: 'CON' }],
     });
-    const fhir = (await t.request('GET', `/v1/fhir/Encounter/${created.id}`, { key: tenant.keys.test })).json;
+    const fhir = await readValidFhir(t, tenant.keys.test, 'Encounter', created.id);
     assert.equal(fhir.participant.length, 2);
-    assert.deepEqual(validateResource(fhir), []);
 
     const refused = await t.request('PATCH', `/v1/encounters/${created.id}`, { key: tenant.keys.test, body: { patientId: 'pt_else', status: 'finished' } });
     assert.equal(refused.status, 422);
@@ -133,10 +125,7 @@ describe('encounters', () => {
     const backwards = await t.request('PATCH', `/v1/encounters/${created.id}`, { key: tenant.keys.test, body: { period: { start: '2025-02-01', end: '2025-01-01' } } });
     assert.equal(backwards.status, 422);
 
-    assert.equal((await t.request('DELETE', `/v1/encounters/${created.id}`, { key: tenant.keys.test })).status, 204);
-    assert.equal((await t.request('GET', `/v1/encounters/${created.id}`, { key: tenant.keys.test })).status, 404);
-    assert.equal((await t.request('PATCH', `/v1/encounters/${created.id}`, { key: tenant.keys.test, body: { status: 'finished' } })).status, 404);
-    assert.equal((await t.request('DELETE', `/v1/encounters/${created.id}`, { key: tenant.keys.test })).status, 404);
+    await assertDeleted(t, tenant.keys.test, '/v1/encounters', created.id, { patch: { status: 'finished' } });
   });
 
   test('filters (patientId, practitionerId, status, class, type, appointmentId, partOfId, dateFrom/dateTo on period.start) and sorts', async () => {
@@ -152,11 +141,7 @@ describe('encounters', () => {
     // A long stay that started before the window: R4 `date` would match it for dateFrom, period.start does not.
     const long = await create({ status: 'onleave', class: 'HH', patientId: 'pt-abc123', type: 'Home care episode', period: { start: '2024-12-01', end: '2025-03-01' } });
     const planned = await create({ status: 'planned', class: 'VR', patientId: 'pt-42', participants: [{ practitionerId: 'prac-def456' }] });
-    const ids = async (query: string) => {
-      const res = await t.request('GET', `/v1/encounters?${query}`, { key: own.keys.test });
-      assert.equal(res.status, 200, res.body);
-      return res.json.data.data.map((e: { id: string }) => e.id);
-    };
+    const ids = idLister(t, own.keys.test, '/v1/encounters');
     const same = async (query: string, expected: string[]) => assert.deepEqual((await ids(query)).sort(), [...expected].sort(), query);
     await same('', [visit, admission, long, planned]);
     await same('patientId=pt-abc123', [visit, long]);
@@ -186,54 +171,32 @@ describe('encounters', () => {
     const own = await t.createTenant();
     const patient = (await t.request('POST', '/v1/patients', { key: own.keys.test, body: { firstName: 'Ena', lastName: 'Counter' } })).json.data;
     const encounter = (await t.request('POST', '/v1/encounters', { key: own.keys.test, body: { ...VISIT, patientId: patient.id } })).json.data;
-    const res = await t.request('GET', `/v1/encounters/${encounter.id}?_include=Encounter:subject`, { key: own.keys.test });
-    assert.equal(res.status, 200, res.body);
-    const bundle = res.json.data ?? res.json;
-    assert.equal(bundle.resourceType, 'Bundle');
-    assert.equal(bundle.type, 'searchset');
-    const refs = bundle.entry.map((entry: { resource: { resourceType: string; id: string } }) => `${entry.resource.resourceType}/${entry.resource.id}`).sort();
-    assert.deepEqual(refs, [`Encounter/${encounter.id}`, `Patient/${patient.id}`].sort());
+    await assertIncludeBundle(t, own.keys.test, `/v1/encounters/${encounter.id}?_include=Encounter:subject`, [`Encounter/${encounter.id}`, `Patient/${patient.id}`]);
   });
 
   test('another tenant and the other environment get 404 and see nothing', async () => {
     const created = (await t.request('POST', '/v1/encounters', { key: tenant.keys.test, body: { ...VISIT, patientId: 'pt-isolated' } })).json.data;
-    const stranger = await t.createTenant();
-    for (const key of [stranger.keys.test, tenant.keys.live!]) {
-      assert.equal((await t.request('GET', `/v1/encounters/${created.id}`, { key })).status, 404);
-      assert.equal((await t.request('PATCH', `/v1/encounters/${created.id}`, { key, body: { status: 'finished' } })).status, 404);
-      assert.equal((await t.request('DELETE', `/v1/encounters/${created.id}`, { key })).status, 404);
-      assert.equal((await t.request('GET', '/v1/encounters?patientId=pt-isolated', { key })).json.data.data.length, 0);
-      assert.equal((await t.request('GET', '/v1/encounters', { key })).json.data.data.length, 0);
-    }
+    await assertIsolated(t, {
+      owner: tenant, path: '/v1/encounters', id: created.id, patch: { status: 'finished' }, lists: ['/v1/encounters?patientId=pt-isolated', '/v1/encounters'],
+    });
     assert.equal((await t.request('GET', '/v1/encounters?patientId=pt-isolated', { key: tenant.keys.test })).json.data.data.length, 1);
   });
 
   test('every official R4 Encounter example loads through FHIR and projects through the simplified API', async () => {
     const own = await t.createTenant();
-    const fixtures = new URL('../../../shared/fixtures/fhir-r4-examples/', import.meta.url);
-    const index = JSON.parse(await readFile(new URL('index.json', fixtures), 'utf8'));
-    const examples: Array<{ file: string; id: string }> = index.resources.Encounter;
+    const examples = await officialR4Examples('Encounter');
     assert.equal(examples.length, 10);
-    for (const { file, id } of examples) {
-      const example = JSON.parse(await readFile(new URL(`resources/${file}`, fixtures), 'utf8'));
-      const put = await t.request('PUT', `/v1/fhir/Encounter/${id}`, { key: own.keys.test, body: example, contentType: 'application/fhir+json' });
-      assert.equal(put.status, 201, `${file}: ${put.body}`);
-      const read = await t.request('GET', `/v1/encounters/${id}`, { key: own.keys.test });
-      assert.equal(read.status, 200, `${file}: ${read.body}`);
-      assert.equal(read.json.data.id, id);
+    await loadR4Examples(t, own.keys.test, { fhirType: 'Encounter', path: '/v1/encounters' }, examples, async ({ file, id, resource: example }, read) => {
       assert.equal(read.json.data.status, example.status);
       assert.equal(read.json.data.class, example.class.code);
       if (example.period) assert.deepEqual(read.json.data.period, example.period, file);
       // A PATCH through the simplified API keeps the resource valid and leaves what it does not name alone.
       const patched = await t.request('PATCH', `/v1/encounters/${id}`, { key: own.keys.test, body: { location: 'Ward 3', lengthMinutes: 30 } });
       assert.equal(patched.status, 200, `${file}: ${patched.body}`);
-      const fhir = (await t.request('GET', `/v1/fhir/Encounter/${id}`, { key: own.keys.test })).json;
-      assert.deepEqual(validateResource(fhir), [], file);
+      const fhir = await readValidFhir(t, own.keys.test, 'Encounter', id, file);
       assert.deepEqual(fhir.identifier, example.identifier, file);
-    }
-    const list = await t.request('GET', '/v1/encounters?count=100&sort=-period.start', { key: own.keys.test });
-    assert.equal(list.status, 200, list.body);
-    assert.equal(list.json.data.data.length, examples.length);
+    });
+    await assertListLength(t, own.keys.test, '/v1/encounters?count=100&sort=-period.start', examples.length);
   });
 
   test('property: canonical inputs round-trip simplified → FHIR → simplified unchanged', async () => {

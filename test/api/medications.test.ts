@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { validateResource } from '../../src/fhir/validate.js';
-import { startTestApp, type Tenant, type TestApp } from '../helpers/app.js';
+import type { Tenant, TestApp } from '../helpers/app.js';
+import {
+  assertDeleted, assertIsolated, assertListLength, assertQueriesAnswer, assertTenantTag, idLister, loadR4Examples, officialR4Examples, readValidFhir, setUpAppWithTenant,
+} from '../helpers/resources.js';
 
 const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
 
@@ -19,12 +20,7 @@ const LISINOPRIL = { code: { system: RXNORM, code: '197361', display: 'Lisinopri
 
 let t: TestApp;
 let tenant: Tenant;
-
-before(async () => {
-  t = await startTestApp();
-  tenant = await t.createTenant();
-});
-after(() => t.close());
+setUpAppWithTenant((app, owner) => { t = app; tenant = owner; });
 
 describe('medications', () => {
   test('the contract example is accepted, read back as sent, and stored as valid FHIR with the tenant tag', async () => {
@@ -33,9 +29,8 @@ describe('medications', () => {
     const { id, createdAt, updatedAt, ...fields } = res.json.data;
     assert.deepEqual(fields, AMOXICILLIN);
     assert.ok(id && createdAt && updatedAt);
-    const fhir = (await t.request('GET', `/v1/fhir/Medication/${id}`, { key: tenant.keys.test })).json;
-    assert.deepEqual(validateResource(fhir), []);
-    assert.ok(fhir.meta.tag.some((tag: { system: string; code: string }) => tag.system === 'https://clinikapi.com/tenant' && tag.code === tenant.tenantId));
+    const fhir = await readValidFhir(t, tenant.keys.test, 'Medication', id);
+    assertTenantTag(fhir, tenant.tenantId);
     assert.deepEqual(fhir.code, { coding: [AMOXICILLIN.code] });
     assert.deepEqual(fhir.form, { text: 'capsule' });
     assert.deepEqual(fhir.ingredient, [{ itemCodeableConcept: { coding: [{ system: RXNORM, code: '723', display: 'Amoxicillin' }] }, isActive: true, strength: AMOXICILLIN.ingredient[0].strength }]);
@@ -51,8 +46,7 @@ describe('medications', () => {
     assert.equal(res.json.data.code, 'Compounded cream');
     assert.deepEqual(res.json.data.amount, body.amount);
     assert.equal(res.json.data.manufacturer, 'Local pharmacy');
-    const fhir = (await t.request('GET', `/v1/fhir/Medication/${res.json.data.id}`, { key: tenant.keys.test })).json;
-    assert.deepEqual(validateResource(fhir), []);
+    const fhir = await readValidFhir(t, tenant.keys.test, 'Medication', res.json.data.id);
     assert.deepEqual(fhir.manufacturer, { display: 'Local pharmacy' });
     assert.deepEqual(fhir.code, { text: 'Compounded cream' });
   });
@@ -92,9 +86,7 @@ describe('medications', () => {
     assert.deepEqual((await t.request('GET', `/v1/medications/${created.id}`, { key: tenant.keys.test })).json.data, patched.json.data);
     const bad = await t.request('PATCH', `/v1/medications/${created.id}`, { key: tenant.keys.test, body: { status: 'gone' } });
     assert.equal(bad.status, 422);
-    assert.equal((await t.request('DELETE', `/v1/medications/${created.id}`, { key: tenant.keys.test })).status, 204);
-    assert.equal((await t.request('GET', `/v1/medications/${created.id}`, { key: tenant.keys.test })).status, 404);
-    assert.equal((await t.request('DELETE', `/v1/medications/${created.id}`, { key: tenant.keys.test })).status, 404);
+    await assertDeleted(t, tenant.keys.test, '/v1/medications', created.id);
   });
 
   test('filters (status, code, form, lotNumber) and sort by expirationDate', async () => {
@@ -102,11 +94,7 @@ describe('medications', () => {
     const amox = (await t.request('POST', '/v1/medications', { key: own.keys.test, body: AMOXICILLIN })).json.data;
     const lis = (await t.request('POST', '/v1/medications', { key: own.keys.test, body: LISINOPRIL })).json.data;
     const old = (await t.request('POST', '/v1/medications', { key: own.keys.test, body: { code: 'Old stock', status: 'inactive', batch: { expirationDate: '2025-01-01' } } })).json.data;
-    const ids = async (query: string) => {
-      const res = await t.request('GET', `/v1/medications?${query}`, { key: own.keys.test });
-      assert.equal(res.status, 200, res.body);
-      return res.json.data.data.map((m: { id: string }) => m.id);
-    };
+    const ids = idLister(t, own.keys.test, '/v1/medications');
     assert.deepEqual((await ids('')).sort(), [amox.id, lis.id, old.id].sort());
     assert.deepEqual((await ids('status=active')).sort(), [amox.id, lis.id].sort());
     assert.deepEqual(await ids('status=inactive'), [old.id]);
@@ -125,38 +113,19 @@ describe('medications', () => {
 
   test('another tenant and the other environment get 404 and see nothing', async () => {
     const created = (await t.request('POST', '/v1/medications', { key: tenant.keys.test, body: LISINOPRIL })).json.data;
-    const stranger = await t.createTenant();
-    for (const key of [stranger.keys.test, tenant.keys.live!]) {
-      assert.equal((await t.request('GET', `/v1/medications/${created.id}`, { key })).status, 404);
-      assert.equal((await t.request('PATCH', `/v1/medications/${created.id}`, { key, body: { form: 'X' } })).status, 404);
-      assert.equal((await t.request('DELETE', `/v1/medications/${created.id}`, { key })).status, 404);
-      assert.equal((await t.request('GET', '/v1/medications?code=197361', { key })).json.data.data.length, 0);
-      assert.equal((await t.request('GET', `/v1/fhir/Medication/${created.id}`, { key })).status, 404);
-    }
+    await assertIsolated(t, { owner: tenant, path: '/v1/medications', id: created.id, patch: { form: 'X' }, lists: ['/v1/medications?code=197361'], fhirType: 'Medication' });
     assert.equal((await t.request('GET', `/v1/medications/${created.id}`, { key: tenant.keys.test })).status, 200);
   });
 
   test('every official R4 Medication example loads through FHIR and projects through the simplified API', async () => {
     const own = await t.createTenant();
-    const fixtures = new URL('../../../shared/fixtures/fhir-r4-examples/', import.meta.url);
-    const index = JSON.parse(await readFile(new URL('index.json', fixtures), 'utf8'));
-    const examples: Array<{ file: string; id: string }> = index.resources.Medication;
+    const examples = await officialR4Examples('Medication');
     assert.ok(examples.length > 0);
-    for (const { file, id } of examples) {
-      const example = JSON.parse(await readFile(new URL(`resources/${file}`, fixtures), 'utf8'));
-      const put = await t.request('PUT', `/v1/fhir/Medication/${id}`, { key: own.keys.test, body: example, contentType: 'application/fhir+json' });
-      assert.equal(put.status, 201, `${file}: ${put.body}`);
-      const read = await t.request('GET', `/v1/medications/${id}`, { key: own.keys.test });
-      assert.equal(read.status, 200, `${file}: ${read.body}`);
-      assert.equal(read.json.data.id, id);
+    await loadR4Examples(t, own.keys.test, { fhirType: 'Medication', path: '/v1/medications' }, examples, ({ resource: example }, read) => {
       if (example.status) assert.equal(read.json.data.status, example.status);
-    }
-    const list = await t.request('GET', '/v1/medications?count=100', { key: own.keys.test });
-    assert.equal(list.status, 200, list.body);
-    assert.equal(list.json.data.data.length, examples.length);
-    for (const query of ['status=active', 'sort=expirationDate', 'sort=-updatedAt']) {
-      assert.equal((await t.request('GET', `/v1/medications?${query}&count=100`, { key: own.keys.test })).status, 200, query);
-    }
+    });
+    await assertListLength(t, own.keys.test, '/v1/medications?count=100', examples.length);
+    await assertQueriesAnswer(t, own.keys.test, '/v1/medications', ['status=active', 'sort=expirationDate', 'sort=-updatedAt']);
   });
 
   test('property: canonical inputs round-trip simplified → FHIR → simplified unchanged', async () => {
@@ -179,8 +148,7 @@ describe('medications', () => {
       assert.equal(res.status, 201, res.body);
       const { id, createdAt, updatedAt, ...fields } = res.json.data;
       assert.deepEqual(fields, JSON.parse(JSON.stringify(body)));
-      const fhir = (await t.request('GET', `/v1/fhir/Medication/${id}`, { key: own.keys.test })).json;
-      assert.deepEqual(validateResource(fhir), []);
+      await readValidFhir(t, own.keys.test, 'Medication', id);
       const read = (await t.request('GET', `/v1/medications/${id}`, { key: own.keys.test })).json.data;
       assert.deepEqual(read, res.json.data);
     }), { numRuns: 25 });

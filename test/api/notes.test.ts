@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { validateResource } from '../../src/fhir/validate.js';
-import { startTestApp, type Tenant, type TestApp } from '../helpers/app.js';
+import type { Tenant, TestApp } from '../helpers/app.js';
+import {
+  assertIsolated, assertListLength, assertTenantTag, idLister, loadR4Examples, officialR4Examples, readValidFhir, setUpAppWithTenant,
+} from '../helpers/resources.js';
 
 /** The contract's search item example (§3.12), with the create-only content fields. */
 const FOLLOW_UP = {
@@ -33,12 +34,7 @@ const FULL = {
 
 let t: TestApp;
 let tenant: Tenant;
-
-before(async () => {
-  t = await startTestApp();
-  tenant = await t.createTenant();
-});
-after(() => t.close());
+setUpAppWithTenant((app, owner) => { t = app; tenant = owner; });
 
 const post = (key: string, body: unknown) => t.request('POST', '/v1/notes', { key, body });
 const today = () => new Date().toISOString().slice(0, 10);
@@ -52,9 +48,8 @@ describe('notes', () => {
       assert.deepEqual(fields, body);
       assert.ok(createdAt && updatedAt);
       assert.deepEqual((await t.request('GET', `/v1/notes/${id}`, { key: tenant.keys.test })).json.data, res.json.data);
-      const fhir = (await t.request('GET', `/v1/fhir/DocumentReference/${id}`, { key: tenant.keys.test })).json;
-      assert.deepEqual(validateResource(fhir), []);
-      assert.ok(fhir.meta.tag.some((tag: { system: string }) => tag.system === 'https://clinikapi.com/tenant'));
+      const fhir = await readValidFhir(t, tenant.keys.test, 'DocumentReference', id);
+      assertTenantTag(fhir);
       assert.equal(fhir.status, 'current');
       assert.equal(fhir.description, body.title);
       assert.deepEqual(fhir.subject, { reference: 'Patient/pat-123' });
@@ -72,8 +67,7 @@ describe('notes', () => {
     const { id, createdAt, updatedAt, ...fields } = res.json.data;
     assert.ok(id && createdAt && updatedAt);
     assert.deepEqual(fields, { patientId: 'p1', title: 'Phone call', content: 'Called back.', contentType: 'text/plain', docStatus: 'preliminary', date: today() });
-    const fhir = (await t.request('GET', `/v1/fhir/DocumentReference/${id}`, { key: tenant.keys.test })).json;
-    assert.deepEqual(validateResource(fhir), []);
+    await readValidFhir(t, tenant.keys.test, 'DocumentReference', id);
   });
 
   test('validation: required fields, enums, lengths, formats', async () => {
@@ -112,8 +106,7 @@ describe('notes', () => {
     assert.deepEqual(after, {
       ...before, content: 'Amended text', docStatus: 'amended', relatesTo: [{ code: 'appends', targetId: 'n2' }], securityLabel: ['normal'], servicePeriod: { start: '2025-01-16' },
     });
-    const fhir = (await t.request('GET', `/v1/fhir/DocumentReference/${created.id}`, { key: tenant.keys.test })).json;
-    assert.deepEqual(validateResource(fhir), []);
+    const fhir = await readValidFhir(t, tenant.keys.test, 'DocumentReference', created.id);
     assert.equal(fhir.content[0].attachment.contentType, 'text/markdown');
     assert.equal(Buffer.from(fhir.content[0].attachment.data, 'base64').toString('utf8'), 'Amended text');
 
@@ -135,11 +128,7 @@ describe('notes', () => {
     const a = await make({ title: 'Bravo', date: '2025-01-10', authorId: 'dr-a', type: 'progress-note', category: 'cardiology' });
     const b = await make({ title: 'Alpha', date: '2025-01-15', authorId: 'dr-b', encounterId: 'enc-1', type: 'discharge-summary' });
     const c = await make({ title: 'Charlie', date: '2025-01-20', patientId: 'p2', authorId: 'dr-a', encounterId: 'enc-2', category: 'oncology' });
-    const ids = async (query: string) => {
-      const res = await t.request('GET', `/v1/notes?${query}`, { key: own.keys.test });
-      assert.equal(res.status, 200, res.body);
-      return res.json.data.data.map((item: { id: string }) => item.id);
-    };
+    const ids = idLister(t, own.keys.test, '/v1/notes');
     assert.deepEqual(await ids('patientId=p1&sort=date'), [a, b]);
     assert.deepEqual(await ids('patientId=p2'), [c]);
     assert.deepEqual(await ids('authorId=dr-a&sort=date'), [a, c]);
@@ -161,29 +150,15 @@ describe('notes', () => {
 
   test('another tenant and the other environment get 404 and see nothing', async () => {
     const created = (await post(tenant.keys.test, { patientId: 'iso-1', title: 'Private', content: 'secret' })).json.data;
-    const stranger = await t.createTenant();
-    for (const key of [stranger.keys.test, tenant.keys.live!]) {
-      assert.equal((await t.request('GET', `/v1/notes/${created.id}`, { key })).status, 404);
-      assert.equal((await t.request('PATCH', `/v1/notes/${created.id}`, { key, body: { title: 'x' } })).status, 404);
-      assert.equal((await t.request('DELETE', `/v1/notes/${created.id}`, { key })).status, 404);
-      assert.equal((await t.request('GET', '/v1/notes?patientId=iso-1', { key })).json.data.data.length, 0);
-      assert.equal((await t.request('GET', `/v1/fhir/DocumentReference/${created.id}`, { key })).status, 404);
-    }
+    await assertIsolated(t, { owner: tenant, path: '/v1/notes', id: created.id, patch: { title: 'x' }, lists: ['/v1/notes?patientId=iso-1'], fhirType: 'DocumentReference' });
     assert.equal((await t.request('GET', `/v1/notes/${created.id}`, { key: tenant.keys.test })).json.data.content, 'secret');
   });
 
   test('the official R4 DocumentReference example loads through FHIR and projects through the simplified API', async () => {
     const own = await t.createTenant();
-    const fixtures = new URL('../../../shared/fixtures/fhir-r4-examples/', import.meta.url);
-    const index = JSON.parse(await readFile(new URL('index.json', fixtures), 'utf8'));
-    const examples: Array<{ file: string; id: string }> = index.resources.DocumentReference;
+    const examples = await officialR4Examples('DocumentReference');
     assert.equal(examples.length, 1);
-    for (const { file, id } of examples) {
-      const example = JSON.parse(await readFile(new URL(`resources/${file}`, fixtures), 'utf8'));
-      const put = await t.request('PUT', `/v1/fhir/DocumentReference/${id}`, { key: own.keys.test, body: example, contentType: 'application/fhir+json' });
-      assert.equal(put.status, 201, `${file}: ${put.body}`);
-      const read = await t.request('GET', `/v1/notes/${id}`, { key: own.keys.test });
-      assert.equal(read.status, 200, `${file}: ${read.body}`);
+    await loadR4Examples(t, own.keys.test, { fhirType: 'DocumentReference', path: '/v1/notes' }, examples, async ({ id, resource: example }, read) => {
       const { createdAt, updatedAt, ...fields } = read.json.data;
       assert.ok(createdAt && updatedAt);
       assert.deepEqual(fields, {
@@ -195,21 +170,18 @@ describe('notes', () => {
       // a PATCH through the simplified route keeps what only FHIR set
       const patched = await t.request('PATCH', `/v1/notes/${id}`, { key: own.keys.test, body: { content: 'Summary', docStatus: 'final' } });
       assert.equal(patched.status, 200, patched.body);
-      const fhir = (await t.request('GET', `/v1/fhir/DocumentReference/${id}`, { key: own.keys.test })).json;
-      assert.deepEqual(validateResource(fhir), []);
+      const fhir = await readValidFhir(t, own.keys.test, 'DocumentReference', id);
       assert.equal(fhir.content[0].attachment.url, example.content[0].attachment.url);
       assert.equal(fhir.content[0].attachment.hash, undefined);
       assert.deepEqual(fhir.masterIdentifier, example.masterIdentifier);
-    }
+    });
     // binary content (a PDF put through FHIR) is not projected as text
     const pdf = { resourceType: 'DocumentReference', status: 'current', subject: { reference: 'Patient/xcda' }, content: [{ attachment: { contentType: 'application/pdf', data: Buffer.from('%PDF-1.4\xff\xfe').toString('base64') } }] };
     assert.equal((await t.request('PUT', '/v1/fhir/DocumentReference/pdf-1', { key: own.keys.test, body: pdf, contentType: 'application/fhir+json' })).status, 201);
     const pdfNote = (await t.request('GET', '/v1/notes/pdf-1', { key: own.keys.test })).json.data;
     assert.equal(pdfNote.content, undefined);
     assert.equal(pdfNote.contentType, 'application/pdf');
-    const list = await t.request('GET', '/v1/notes?count=100&patientId=xcda&dateFrom=2000-01-01&sort=-date', { key: own.keys.test });
-    assert.equal(list.status, 200, list.body);
-    assert.equal(list.json.data.data.length, 1);
+    await assertListLength(t, own.keys.test, '/v1/notes?count=100&patientId=xcda&dateFrom=2000-01-01&sort=-date', 1);
   });
 
   test('property: canonical inputs round-trip simplified → FHIR → simplified unchanged', async () => {
@@ -243,8 +215,7 @@ describe('notes', () => {
       assert.equal(res.status, 201, res.body);
       const { id: _id, createdAt: _c, updatedAt: _u, ...fields } = res.json.data;
       assert.deepEqual(fields, JSON.parse(JSON.stringify(body)));
-      const fhir = (await t.request('GET', `/v1/fhir/DocumentReference/${res.json.data.id}`, { key: own.keys.test })).json;
-      assert.deepEqual(validateResource(fhir), []);
+      await readValidFhir(t, own.keys.test, 'DocumentReference', res.json.data.id);
     }), { numRuns: 25 });
   });
 });

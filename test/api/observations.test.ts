@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { validateResource } from '../../src/fhir/validate.js';
-import { startTestApp, type Tenant, type TestApp } from '../helpers/app.js';
+import type { Tenant, TestApp } from '../helpers/app.js';
+import {
+  assertDeleted, assertIncludeBundle, assertIsolated, assertQueriesAnswer, assertTenantTag, idLister, loadR4Examples, officialR4Examples, readValidFhir, setUpAppWithTenant,
+} from '../helpers/resources.js';
 
 /** The contract's examples (§3.5). */
 const HEART_RATE = {
@@ -30,12 +31,7 @@ const GLUCOSE = {
 
 let t: TestApp;
 let tenant: Tenant;
-
-before(async () => {
-  t = await startTestApp();
-  tenant = await t.createTenant();
-});
-after(() => t.close());
+setUpAppWithTenant((app, owner) => { t = app; tenant = owner; });
 
 const strip = (data: Record<string, unknown>) => {
   const { id, createdAt, updatedAt, ...fields } = data;
@@ -51,9 +47,8 @@ describe('observations', () => {
       assert.deepEqual(strip(res.json.data), example);
       const { id } = res.json.data;
       assert.deepEqual((await t.request('GET', `/v1/observations/${id}`, { key: tenant.keys.test })).json.data, res.json.data);
-      const fhir = (await t.request('GET', `/v1/fhir/Observation/${id}`, { key: tenant.keys.test })).json;
-      assert.deepEqual(validateResource(fhir), []);
-      assert.equal(fhir.meta.tag.find((tag: { system: string }) => tag.system === 'https://clinikapi.com/tenant')?.code, tenant.tenantId);
+      const fhir = await readValidFhir(t, tenant.keys.test, 'Observation', id);
+      assertTenantTag(fhir, tenant.tenantId);
       assert.equal(fhir.subject.reference, `Patient/${example.patientId}`);
       assert.deepEqual(fhir.category, [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: example.category, display: example.category === 'laboratory' ? 'Laboratory' : 'Vital Signs' }] }]);
       if (example === HEART_RATE) {
@@ -124,9 +119,8 @@ describe('observations', () => {
     assert.equal(swapped.status, 200, swapped.body);
     assert.equal(swapped.json.data.valueString, 'irregular');
     assert.equal(swapped.json.data.valueQuantity, undefined, 'value[x] is one element: the new value replaces the old');
-    const fhir = (await t.request('GET', `/v1/fhir/Observation/${hr.id}`, { key: tenant.keys.test })).json;
+    const fhir = await readValidFhir(t, tenant.keys.test, 'Observation', hr.id);
     assert.equal(fhir.valueQuantity, undefined);
-    assert.deepEqual(validateResource(fhir), []);
 
     const refused = await t.request('PATCH', `/v1/observations/${hr.id}`, { key: tenant.keys.test, body: { patientId: 'pt_else', status: 'final' } });
     assert.equal(refused.status, 422);
@@ -134,10 +128,7 @@ describe('observations', () => {
     const bad = await t.request('PATCH', `/v1/observations/${hr.id}`, { key: tenant.keys.test, body: { status: 'nope' } });
     assert.equal(bad.status, 422);
 
-    assert.equal((await t.request('DELETE', `/v1/observations/${hr.id}`, { key: tenant.keys.test })).status, 204);
-    assert.equal((await t.request('GET', `/v1/observations/${hr.id}`, { key: tenant.keys.test })).status, 404);
-    assert.equal((await t.request('PATCH', `/v1/observations/${hr.id}`, { key: tenant.keys.test, body: { status: 'final' } })).status, 404);
-    assert.equal((await t.request('DELETE', `/v1/observations/${hr.id}`, { key: tenant.keys.test })).status, 404);
+    await assertDeleted(t, tenant.keys.test, '/v1/observations', hr.id, { patch: { status: 'final' } });
   });
 
   test('filters (patientId, encounterId, status, category, code, dateFrom/dateTo) and sorts', async () => {
@@ -148,11 +139,7 @@ describe('observations', () => {
     const bp = await create({ ...BLOOD_PRESSURE, patientId: 'pt-abc123' });
     const glucose = await create({ ...GLUCOSE, patientId: 'pt-other' });
     const prelim = await create({ status: 'preliminary', code: 'Smoking status', patientId: 'pt-other', category: 'social-history', effectiveDateTime: '2024-12-31', valueCodeableConcept: { system: 'http://snomed.info/sct', code: '8517006', display: 'Ex-smoker' } });
-    const ids = async (query: string) => {
-      const res = await t.request('GET', `/v1/observations?${query}`, { key: own.keys.test });
-      assert.equal(res.status, 200, res.body);
-      return res.json.data.data.map((o: { id: string }) => o.id);
-    };
+    const ids = idLister(t, own.keys.test, '/v1/observations');
     const same = async (query: string, expected: string[]) => assert.deepEqual((await ids(query)).sort(), [...expected].sort(), query);
     await same('', [hr, bp, glucose, prelim]);
     await same('patientId=pt-abc123', [hr, bp]);
@@ -181,45 +168,26 @@ describe('observations', () => {
     const own = await t.createTenant();
     const patient = (await t.request('POST', '/v1/patients', { key: own.keys.test, body: { firstName: 'Ina', lastName: 'Clude' } })).json.data;
     const obs = (await t.request('POST', '/v1/observations', { key: own.keys.test, body: { ...HEART_RATE, patientId: patient.id, encounterId: undefined } })).json.data;
-    const res = await t.request('GET', `/v1/observations/${obs.id}?_include=Observation:subject`, { key: own.keys.test });
-    assert.equal(res.status, 200, res.body);
-    const bundle = res.json.data ?? res.json;
-    assert.equal(bundle.resourceType, 'Bundle');
-    assert.equal(bundle.type, 'searchset');
-    const types = bundle.entry.map((entry: { resource: { resourceType: string; id: string } }) => `${entry.resource.resourceType}/${entry.resource.id}`).sort();
-    assert.deepEqual(types, [`Observation/${obs.id}`, `Patient/${patient.id}`].sort());
+    await assertIncludeBundle(t, own.keys.test, `/v1/observations/${obs.id}?_include=Observation:subject`, [`Observation/${obs.id}`, `Patient/${patient.id}`]);
   });
 
   test('another tenant and the other environment get 404 and see nothing', async () => {
     const created = (await t.request('POST', '/v1/observations', { key: tenant.keys.test, body: { ...HEART_RATE, patientId: 'pt-isolated' } })).json.data;
-    const stranger = await t.createTenant();
-    for (const key of [stranger.keys.test, tenant.keys.live!]) {
-      assert.equal((await t.request('GET', `/v1/observations/${created.id}`, { key })).status, 404);
-      assert.equal((await t.request('PATCH', `/v1/observations/${created.id}`, { key, body: { status: 'amended' } })).status, 404);
-      assert.equal((await t.request('DELETE', `/v1/observations/${created.id}`, { key })).status, 404);
-      assert.equal((await t.request('GET', '/v1/observations?patientId=pt-isolated', { key })).json.data.data.length, 0);
-      assert.equal((await t.request('GET', '/v1/observations', { key })).json.data.data.length, 0);
-    }
+    await assertIsolated(t, {
+      owner: tenant, path: '/v1/observations', id: created.id, patch: { status: 'amended' }, lists: ['/v1/observations?patientId=pt-isolated', '/v1/observations'],
+    });
     assert.equal((await t.request('GET', '/v1/observations?patientId=pt-isolated', { key: tenant.keys.test })).json.data.data.length, 1);
   });
 
   test('every official R4 Observation example loads through FHIR and projects through the simplified API', async () => {
     const own = await t.createTenant();
-    const fixtures = new URL('../../../shared/fixtures/fhir-r4-examples/', import.meta.url);
-    const index = JSON.parse(await readFile(new URL('index.json', fixtures), 'utf8'));
-    const examples: Array<{ file: string; id: string }> = index.resources.Observation;
+    const examples = await officialR4Examples('Observation');
     assert.ok(examples.length > 50);
-    for (const { file, id } of examples) {
-      const example = JSON.parse(await readFile(new URL(`resources/${file}`, fixtures), 'utf8'));
-      const put = await t.request('PUT', `/v1/fhir/Observation/${id}`, { key: own.keys.test, body: example, contentType: 'application/fhir+json' });
-      assert.equal(put.status, 201, `${file}: ${put.body}`);
-      const read = await t.request('GET', `/v1/observations/${id}`, { key: own.keys.test });
-      assert.equal(read.status, 200, `${file}: ${read.body}`);
-      assert.equal(read.json.data.id, id);
+    await loadR4Examples(t, own.keys.test, { fhirType: 'Observation', path: '/v1/observations' }, examples, ({ file, resource: example }, read) => {
       assert.equal(read.json.data.status, example.status);
       if (example.valueQuantity?.value !== undefined) assert.equal(read.json.data.valueQuantity.value, example.valueQuantity.value, file);
       if (example.subject?.reference?.startsWith('Patient/')) assert.equal(read.json.data.patientId, example.subject.reference.slice('Patient/'.length), file);
-    }
+    });
     let cursor = '';
     let seen = 0;
     for (;;) {
@@ -230,9 +198,7 @@ describe('observations', () => {
       cursor = list.json.data.cursor;
     }
     assert.equal(seen, examples.length);
-    for (const query of ['category=vital-signs', 'sort=-effectiveDateTime', 'dateFrom=2012-01-01&dateTo=2013-12-31', 'code=http://loinc.org|29463-7', 'status=final']) {
-      assert.equal((await t.request('GET', `/v1/observations?${query}&count=100`, { key: own.keys.test })).status, 200, query);
-    }
+    await assertQueriesAnswer(t, own.keys.test, '/v1/observations', ['category=vital-signs', 'sort=-effectiveDateTime', 'dateFrom=2012-01-01&dateTo=2013-12-31', 'code=http://loinc.org|29463-7', 'status=final']);
   });
 
   test('property: canonical inputs round-trip simplified → FHIR → simplified unchanged', async () => {

@@ -82,6 +82,16 @@ describe('patients CRUD', () => {
     for (const secret of ['not-an-email-secret', 'zz-gender', '1990-02-30', 'secret-value', 'xxxxxxxxxx']) assert.ok(!res.body.includes(secret), secret);
   });
 
+  test('values that name Object.prototype members are plain values', async () => {
+    for (const maritalStatus of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      const res = await t.request('POST', '/v1/patients', { key: tenant.keys.test, body: { firstName: 'Proto', lastName: 'Type', maritalStatus } });
+      assert.equal(res.status, 201, `${maritalStatus}: ${res.body}`);
+      assert.equal(res.json.data.maritalStatus, maritalStatus);
+      const fhir = (await t.request('GET', `/v1/fhir/Patient/${res.json.data.id}`, { key: tenant.keys.test })).json;
+      assert.deepEqual(fhir.maritalStatus, { text: maritalStatus });
+    }
+  });
+
   test('a malformed id answers 404', async () => {
     for (const id of ['bad_id', 'x'.repeat(65), "1'%20OR%20'1'='1"]) {
       const res = await t.request('GET', `/v1/patients/${id}`, { key: tenant.keys.test });

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { after, before, describe, test } from 'node:test';
-import { validateResource } from '../../src/fhir/validate.js';
-import { startTestApp, type Tenant, type TestApp } from '../helpers/app.js';
+import { describe, test } from 'node:test';
+import type { Tenant, TestApp } from '../helpers/app.js';
+import { assertIsolated, loadR4Examples, officialR4Examples, readValidFhir, setUpAppWithTenant } from '../helpers/resources.js';
 
 /** The contract's example practitioner (§3.2). */
 const SARAH = {
@@ -18,12 +17,7 @@ const SARAH = {
 
 let t: TestApp;
 let tenant: Tenant;
-
-before(async () => {
-  t = await startTestApp();
-  tenant = await t.createTenant();
-});
-after(() => t.close());
+setUpAppWithTenant((app, owner) => { t = app; tenant = owner; });
 
 describe('practitioners', () => {
   test('the contract example is accepted, read back as sent, and stored as valid FHIR with the NPI identifier', async () => {
@@ -34,8 +28,7 @@ describe('practitioners', () => {
     assert.equal(fullName, 'Dr. Sarah Chen MD FACC');
     assert.equal(active, true);
     assert.ok(createdAt && updatedAt);
-    const fhir = (await t.request('GET', `/v1/fhir/Practitioner/${id}`, { key: tenant.keys.test })).json;
-    assert.deepEqual(validateResource(fhir), []);
+    const fhir = await readValidFhir(t, tenant.keys.test, 'Practitioner', id);
     assert.deepEqual(fhir.identifier, [{ system: 'http://hl7.org/fhir/sid/us-npi', value: '1234567890' }]);
     assert.deepEqual(fhir.qualification[1], { identifier: [{ value: 'ABIM-12345' }], code: { text: 'Board Certified - Cardiovascular Disease' }, period: { start: '2015-06-01', end: '2025-06-01' }, issuer: { display: 'American Board of Internal Medicine' } });
     assert.deepEqual((await t.request('GET', `/v1/practitioners/${id}`, { key: tenant.keys.test })).json.data, res.json.data);
@@ -92,31 +85,18 @@ describe('practitioners', () => {
 
   test('another tenant and the other environment get 404 and see nothing', async () => {
     const created = (await t.request('POST', '/v1/practitioners', { key: tenant.keys.test, body: { firstName: 'Iso', lastName: 'Lated' } })).json.data;
-    const stranger = await t.createTenant();
-    for (const key of [stranger.keys.test, tenant.keys.live!]) {
-      assert.equal((await t.request('GET', `/v1/practitioners/${created.id}`, { key })).status, 404);
-      assert.equal((await t.request('PATCH', `/v1/practitioners/${created.id}`, { key, body: { lastName: 'X' } })).status, 404);
-      assert.equal((await t.request('DELETE', `/v1/practitioners/${created.id}`, { key })).status, 404);
-      assert.equal((await t.request('GET', '/v1/practitioners?name=lated', { key })).json.data.data.length, 0);
-    }
+    await assertIsolated(t, { owner: tenant, path: '/v1/practitioners', id: created.id, patch: { lastName: 'X' }, lists: ['/v1/practitioners?name=lated'] });
     assert.equal((await t.request('DELETE', `/v1/practitioners/${created.id}`, { key: tenant.keys.test })).status, 204);
     assert.equal((await t.request('GET', `/v1/practitioners/${created.id}`, { key: tenant.keys.test })).status, 404);
   });
 
   test('every official R4 Practitioner example loads through FHIR and projects through the simplified API', async () => {
     const own = await t.createTenant();
-    const fixtures = new URL('../../../shared/fixtures/fhir-r4-examples/', import.meta.url);
-    const index = JSON.parse(await readFile(new URL('index.json', fixtures), 'utf8'));
-    const examples: Array<{ file: string; id: string }> = index.resources.Practitioner;
+    const examples = await officialR4Examples('Practitioner');
     assert.equal(examples.length, 14);
-    for (const { file, id } of examples) {
-      const example = JSON.parse(await readFile(new URL(`resources/${file}`, fixtures), 'utf8'));
-      assert.equal((await t.request('PUT', `/v1/fhir/Practitioner/${id}`, { key: own.keys.test, body: example, contentType: 'application/fhir+json' })).status, 201, file);
-      const read = await t.request('GET', `/v1/practitioners/${id}`, { key: own.keys.test });
-      assert.equal(read.status, 200, `${file}: ${read.body}`);
-      assert.equal(read.json.data.id, id);
+    await loadR4Examples(t, own.keys.test, { fhirType: 'Practitioner', path: '/v1/practitioners' }, examples, ({ resource: example }, read) => {
       if (example.name?.[0]?.family) assert.equal(read.json.data.lastName, example.name.find((n: { use?: string }) => n.use === 'official')?.family ?? example.name[0].family);
-    }
+    });
     const list = await t.request('GET', '/v1/practitioners?active=true&count=100', { key: own.keys.test });
     assert.equal(list.status, 200);
     const all = await t.request('GET', '/v1/practitioners?active=false&count=100', { key: own.keys.test });

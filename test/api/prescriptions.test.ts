@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { validateResource } from '../../src/fhir/validate.js';
-import { startTestApp, type Tenant, type TestApp } from '../helpers/app.js';
+import type { Tenant, TestApp } from '../helpers/app.js';
+import {
+  assertDeleted, assertIsolated, assertListLength, assertQueriesAnswer, assertTenantTag, idLister, loadR4Examples, officialR4Examples, readValidFhir, setUpAppWithTenant,
+} from '../helpers/resources.js';
 
 const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
 
@@ -21,12 +22,7 @@ const MINIMAL = { patientId: 'pt_1', prescriberId: 'prac_1', medication: 'Amoxic
 
 let t: TestApp;
 let tenant: Tenant;
-
-before(async () => {
-  t = await startTestApp();
-  tenant = await t.createTenant();
-});
-after(() => t.close());
+setUpAppWithTenant((app, owner) => { t = app; tenant = owner; });
 
 const post = (key: string, body: unknown) => t.request('POST', '/v1/prescriptions', { key, body });
 
@@ -38,9 +34,8 @@ describe('prescriptions', () => {
     assert.deepEqual(fields, LISINOPRIL);
     assert.ok(id && createdAt && updatedAt);
     assert.ok(Math.abs(Date.parse(authoredOn) - Date.now()) < 60_000, 'authoredOn defaults to now');
-    const fhir = (await t.request('GET', `/v1/fhir/MedicationRequest/${id}`, { key: tenant.keys.test })).json;
-    assert.deepEqual(validateResource(fhir), []);
-    assert.ok(fhir.meta.tag.some((tag: { system: string; code: string }) => tag.system === 'https://clinikapi.com/tenant' && tag.code === tenant.tenantId));
+    const fhir = await readValidFhir(t, tenant.keys.test, 'MedicationRequest', id);
+    assertTenantTag(fhir, tenant.tenantId);
     assert.deepEqual(fhir.subject, { reference: 'Patient/pt_abc123' });
     assert.deepEqual(fhir.requester, { reference: 'Practitioner/prac_def456' });
     assert.deepEqual(fhir.encounter, { reference: 'Encounter/enc_xyz789' });
@@ -115,17 +110,14 @@ describe('prescriptions', () => {
     assert.deepEqual(data.medication, LISINOPRIL.medication);
     assert.equal(data.authoredOn, created.authoredOn);
     assert.deepEqual((await t.request('GET', `/v1/prescriptions/${created.id}`, { key: tenant.keys.test })).json.data, data);
-    const fhir = (await t.request('GET', `/v1/fhir/MedicationRequest/${created.id}`, { key: tenant.keys.test })).json;
-    assert.deepEqual(validateResource(fhir), []);
+    await readValidFhir(t, tenant.keys.test, 'MedicationRequest', created.id);
 
     const immutable = await t.request('PATCH', `/v1/prescriptions/${created.id}`, { key: tenant.keys.test, body: { patientId: 'pt_other' } });
     assert.equal(immutable.status, 422);
     assert.ok(immutable.json.issues.some((issue: { diagnostics: string }) => issue.diagnostics === 'patientId: Cannot be changed'), immutable.body);
     assert.equal((await t.request('PATCH', `/v1/prescriptions/${created.id}`, { key: tenant.keys.test, body: { priority: 'eventually' } })).status, 422);
 
-    assert.equal((await t.request('DELETE', `/v1/prescriptions/${created.id}`, { key: tenant.keys.test })).status, 204);
-    assert.equal((await t.request('GET', `/v1/prescriptions/${created.id}`, { key: tenant.keys.test })).status, 404);
-    assert.equal((await t.request('DELETE', `/v1/prescriptions/${created.id}`, { key: tenant.keys.test })).status, 404);
+    await assertDeleted(t, tenant.keys.test, '/v1/prescriptions', created.id);
   });
 
   test('filters: patientId, prescriberId, encounterId, status, intent, priority, category, medication by name or code, dates; sort', async () => {
@@ -134,11 +126,7 @@ describe('prescriptions', () => {
     const a = (await post(own.keys.test, { ...LISINOPRIL, patientId: 'pt-abc123', prescriberId: 'prac-def456', encounterId: 'enc-xyz789', authoredOn: '2024-01-10' })).json.data;
     const b = (await post(own.keys.test, { ...MINIMAL, patientId: 'pt-1', prescriberId: 'prac-1', authoredOn: '2024-02-20', status: 'completed', priority: 'urgent', category: 'inpatient', intent: 'plan' })).json.data;
     const c = (await post(own.keys.test, { patientId: 'pt-abc123', prescriberId: 'prac-1', medication: { system: RXNORM, code: '29046', display: 'Lisinopril' }, authoredOn: '2024-03-05T12:00:00Z' })).json.data;
-    const ids = async (query: string) => {
-      const res = await t.request('GET', `/v1/prescriptions?${query}`, { key: own.keys.test });
-      assert.equal(res.status, 200, res.body);
-      return res.json.data.data.map((p: { id: string }) => p.id);
-    };
+    const ids = idLister(t, own.keys.test, '/v1/prescriptions');
     const sorted = async (query: string) => (await ids(query)).sort();
     assert.deepEqual(await sorted(''), [a.id, b.id, c.id].sort());
     assert.deepEqual(await sorted('patientId=pt-abc123'), [a.id, c.id].sort());
@@ -166,43 +154,24 @@ describe('prescriptions', () => {
 
   test('another tenant and the other environment get 404 and see nothing', async () => {
     const created = (await post(tenant.keys.test, { ...MINIMAL, patientId: 'pt-isolated' })).json.data;
-    const stranger = await t.createTenant();
-    for (const key of [stranger.keys.test, tenant.keys.live!]) {
-      assert.equal((await t.request('GET', `/v1/prescriptions/${created.id}`, { key })).status, 404);
-      assert.equal((await t.request('PATCH', `/v1/prescriptions/${created.id}`, { key, body: { note: 'x' } })).status, 404);
-      assert.equal((await t.request('DELETE', `/v1/prescriptions/${created.id}`, { key })).status, 404);
-      assert.equal((await t.request('GET', '/v1/prescriptions?patientId=pt-isolated', { key })).json.data.data.length, 0);
-      assert.equal((await t.request('GET', '/v1/prescriptions', { key })).json.data.data.length, 0);
-      assert.equal((await t.request('GET', `/v1/fhir/MedicationRequest/${created.id}`, { key })).status, 404);
-    }
+    await assertIsolated(t, {
+      owner: tenant, path: '/v1/prescriptions', id: created.id, patch: { note: 'x' }, lists: ['/v1/prescriptions?patientId=pt-isolated', '/v1/prescriptions'], fhirType: 'MedicationRequest',
+    });
     assert.equal((await t.request('GET', `/v1/prescriptions/${created.id}`, { key: tenant.keys.test })).status, 200);
   });
 
   test('every official R4 MedicationRequest example loads through FHIR and projects through the simplified API', async () => {
     const own = await t.createTenant();
-    const fixtures = new URL('../../../shared/fixtures/fhir-r4-examples/', import.meta.url);
-    const index = JSON.parse(await readFile(new URL('index.json', fixtures), 'utf8'));
-    const examples: Array<{ file: string; id: string }> = index.resources.MedicationRequest;
+    const examples = await officialR4Examples('MedicationRequest');
     assert.ok(examples.length > 0);
-    for (const { file, id } of examples) {
-      const example = JSON.parse(await readFile(new URL(`resources/${file}`, fixtures), 'utf8'));
-      const put = await t.request('PUT', `/v1/fhir/MedicationRequest/${id}`, { key: own.keys.test, body: example, contentType: 'application/fhir+json' });
-      assert.equal(put.status, 201, `${file}: ${put.body}`);
-      const read = await t.request('GET', `/v1/prescriptions/${id}`, { key: own.keys.test });
-      assert.equal(read.status, 200, `${file}: ${read.body}`);
-      assert.equal(read.json.data.id, id);
+    await loadR4Examples(t, own.keys.test, { fhirType: 'MedicationRequest', path: '/v1/prescriptions' }, examples, ({ file, resource: example }, read) => {
       assert.equal(read.json.data.status, example.status);
       assert.equal(read.json.data.patientId, example.subject.reference.replace('Patient/', ''));
       const contained = example.contained?.find((item: { id: string }) => `#${item.id}` === example.medicationReference?.reference);
       if (example.medicationCodeableConcept || contained?.code) assert.ok(read.json.data.medication !== undefined, `${file}: medication read from the concept or the contained Medication`);
-    }
-    const list = await t.request('GET', '/v1/prescriptions?count=100', { key: own.keys.test });
-    assert.equal(list.status, 200, list.body);
-    assert.equal(list.json.data.data.length, examples.length);
-    for (const query of ['status=active', 'sort=authoredOn', 'sort=-updatedAt', 'medication=a', 'dateFrom=2015-01-01', 'patientId=pat1']) {
-      const res = await t.request('GET', `/v1/prescriptions?${query}&count=100`, { key: own.keys.test });
-      assert.equal(res.status, 200, `${query}: ${res.body}`);
-    }
+    });
+    await assertListLength(t, own.keys.test, '/v1/prescriptions?count=100', examples.length);
+    await assertQueriesAnswer(t, own.keys.test, '/v1/prescriptions', ['status=active', 'sort=authoredOn', 'sort=-updatedAt', 'medication=a', 'dateFrom=2015-01-01', 'patientId=pat1']);
   });
 
   test('property: canonical inputs round-trip simplified → FHIR → simplified unchanged', async () => {
@@ -232,8 +201,7 @@ describe('prescriptions', () => {
       assert.equal(res.status, 201, res.body);
       const { id: created, createdAt, updatedAt, ...fields } = res.json.data;
       assert.deepEqual(fields, JSON.parse(JSON.stringify(body)));
-      const fhir = (await t.request('GET', `/v1/fhir/MedicationRequest/${created}`, { key: own.keys.test })).json;
-      assert.deepEqual(validateResource(fhir), []);
+      await readValidFhir(t, own.keys.test, 'MedicationRequest', created);
       assert.deepEqual((await t.request('GET', `/v1/prescriptions/${created}`, { key: own.keys.test })).json.data, res.json.data);
     }), { numRuns: 25 });
   });

@@ -1,5 +1,5 @@
 import {
-  CODEABLE_CONCEPT_SCHEMA, DATE_TIME_SCHEMA, PERIOD_SCHEMA, codeableConcept, conceptFromFhir, conceptToFhir, element, pickDefined, reference, setOrDelete, text,
+  CODEABLE_CONCEPT_SCHEMA, DATE_TIME_SCHEMA, PERIOD_SCHEMA, codeableConcept, conceptFromFhir, conceptToFhir, element, pickDefined, reference, setOrDelete, text, known,
 } from '../fields.js';
 import type { FhirObject, FieldMapping, Json, JsonSchema, SimplifiedResource } from '../simplified-resource.js';
 
@@ -53,7 +53,7 @@ function typedReference(name: string, defaultType: string, list: boolean): Field
 const scope: FieldMapping = {
   schema: { type: 'string', enum: Object.keys(SCOPES) },
   write: (resource, value) =>
-    setOrDelete(resource, 'scope', value === undefined ? undefined : { coding: [{ system: SCOPE_SYSTEM, code: value, display: SCOPES[String(value)] }] }),
+    setOrDelete(resource, 'scope', value === undefined ? undefined : { coding: [{ system: SCOPE_SYSTEM, code: value, display: known(SCOPES, String(value)) }] }),
   read: (resource) => {
     const concept = resource.scope;
     if (!concept) return undefined;

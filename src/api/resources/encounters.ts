@@ -1,5 +1,5 @@
 import { invalidIssue, validationError } from '../../errors.js';
-import { DATE_TIME_SCHEMA, element, pickDefined, reference, replaceFirst, setOrDelete, text } from '../fields.js';
+import { DATE_TIME_SCHEMA, element, pickDefined, reference, replaceFirst, setOrDelete, text, known } from '../fields.js';
 import type { FhirObject, FieldMapping, Json, JsonSchema, SimplifiedResource } from '../simplified-resource.js';
 
 /** /v1/encounters ↔ FHIR Encounter (contract §3.4). */
@@ -22,8 +22,9 @@ const UCUM = 'http://unitsofmeasure.org';
 const MINUTES_PER_UNIT: Record<string, number> = { s: 1 / 60, min: 1, h: 60, d: 1440, wk: 10080 };
 
 /** A code from a known code system when the input is one of its codes, else free text; read back as the code or the text. */
-function codeOrText(system: string, known: Record<string, string>, value: string): FhirObject {
-  return known[value] ? { coding: [{ system, code: value, display: known[value] }] } : { text: value };
+function codeOrText(system: string, table: Record<string, string>, value: string): FhirObject {
+  const display = known(table, value);
+  return display ? { coding: [{ system, code: value, display }] } : { text: value };
 }
 function codeOrTextFromFhir(concept: FhirObject | undefined, system: string): string | undefined {
   if (!concept) return undefined;
@@ -48,7 +49,7 @@ function conceptTextField(name: string, maxLength: number, list = false): FieldM
 
 const encounterClass: FieldMapping = {
   schema: { type: 'string', enum: Object.keys(CLASSES) },
-  write: (resource, value) => setOrDelete(resource, 'class', value === undefined ? undefined : { system: ACT_CODE_SYSTEM, code: value, display: CLASSES[String(value)] }),
+  write: (resource, value) => setOrDelete(resource, 'class', value === undefined ? undefined : { system: ACT_CODE_SYSTEM, code: value, display: known(CLASSES, String(value)) }),
   read: (resource) => resource.class?.code,
 };
 
@@ -65,7 +66,7 @@ const practitionerId: FieldMapping = {
   write: (resource, value) => {
     const others = ((resource.participant ?? []) as FhirObject[]).filter((participant) => !(isPrimary(participant) && practitionerOf(participant)));
     const primary = value === undefined ? [] : [{
-      type: [{ coding: [{ system: PARTICIPATION_SYSTEM, code: PRIMARY, display: PARTICIPATION_TYPES[PRIMARY] }] }],
+      type: [{ coding: [{ system: PARTICIPATION_SYSTEM, code: PRIMARY, display: known(PARTICIPATION_TYPES, PRIMARY) }] }],
       individual: { reference: `Practitioner/${String(value)}` },
     }];
     setOrDelete(resource, 'participant', [...primary, ...others]);
@@ -151,7 +152,7 @@ const lengthMinutes: FieldMapping = {
   read: (resource) => {
     const length = resource.length;
     if (typeof length?.value !== 'number') return undefined;
-    const factor = MINUTES_PER_UNIT[length.code ?? length.unit ?? 'min'] ?? (/^min/.test(length.unit ?? '') ? 1 : undefined);
+    const factor = known(MINUTES_PER_UNIT, length.code ?? length.unit ?? 'min') ?? (/^min/.test(length.unit ?? '') ? 1 : undefined);
     return factor === undefined ? undefined : Math.round(length.value * factor * 1000) / 1000;
   },
 };

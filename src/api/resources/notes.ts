@@ -1,4 +1,4 @@
-import { PERIOD_SCHEMA, concepts, element, pickDefined, reference, setOrDelete, text } from '../fields.js';
+import { PERIOD_SCHEMA, concepts, element, pickDefined, reference, setOrDelete, text, known } from '../fields.js';
 import type { FhirObject, FieldMapping, Json, SimplifiedResource } from '../simplified-resource.js';
 
 /** /v1/notes ↔ FHIR DocumentReference (contract §3.12). */
@@ -22,7 +22,7 @@ const type: FieldMapping = {
   schema: { type: 'string', enum: Object.keys(NOTE_TYPES) },
   write: (resource, value) => {
     if (value === undefined) return setOrDelete(resource, 'type', undefined);
-    const loinc = NOTE_TYPES[String(value)];
+    const loinc = known(NOTE_TYPES, String(value));
     resource.type = { coding: [{ system: LOINC, ...loinc }, { system: NOTE_TYPE_SYSTEM, code: value }] };
   },
   read: (resource) => {

@@ -1,6 +1,6 @@
 import { invalidIssue, validationError } from '../../errors.js';
 import {
-  annotationText, CODEABLE_CONCEPT_SCHEMA, codeableConcept, conceptFromFhir, conceptToFhir, DATE_TIME_SCHEMA, element, pickDefined, reference, replaceFirst, setOrDelete, text,
+  annotationText, CODEABLE_CONCEPT_SCHEMA, codeableConcept, conceptFromFhir, conceptToFhir, DATE_TIME_SCHEMA, element, pickDefined, reference, replaceFirst, setOrDelete, text, known,
 } from '../fields.js';
 import type { FhirObject, FieldMapping, Json, JsonSchema, SimplifiedResource } from '../simplified-resource.js';
 
@@ -113,7 +113,7 @@ const component: FieldMapping = {
 const category: FieldMapping = {
   schema: { type: 'string', enum: Object.keys(CATEGORIES) },
   write: (resource, value) =>
-    replaceFirst(resource, 'category', value === undefined ? undefined : { coding: [{ system: CATEGORY_SYSTEM, code: value, display: CATEGORIES[String(value)] }] }),
+    replaceFirst(resource, 'category', value === undefined ? undefined : { coding: [{ system: CATEGORY_SYSTEM, code: value, display: known(CATEGORIES, String(value)) }] }),
   read: (resource) => {
     for (const concept of (resource.category ?? []) as FhirObject[]) {
       const code = concept.coding?.find((coding: FhirObject) => coding.system === CATEGORY_SYSTEM)?.code;
@@ -128,7 +128,7 @@ const interpretation: FieldMapping = {
   write: (resource, value) => {
     if (value === undefined) return replaceFirst(resource, 'interpretation', undefined);
     const code = String(value);
-    const display = INTERPRETATIONS[code];
+    const display = known(INTERPRETATIONS, code);
     replaceFirst(resource, 'interpretation', display ? { coding: [{ system: INTERPRETATION_SYSTEM, code, display }] } : { text: code });
   },
   read: (resource) => {

@@ -1,6 +1,6 @@
 import {
   ADDRESS_SCHEMA, addressFromFhir, addressToFhir, contactPoint, element, familyName, firstAddress, fullName, givenName, languageFromFhir, languageToFhir,
-  photo, pickDefined, primaryName, reference, setOrDelete, text,
+  photo, pickDefined, primaryName, reference, setOrDelete, text, known,
 } from '../fields.js';
 import type { FhirObject, FieldMapping, Json, SimplifiedResource } from '../simplified-resource.js';
 
@@ -18,15 +18,15 @@ const maritalStatus: FieldMapping = {
   schema: text(50),
   write: (resource, value) => {
     if (value === undefined) return setOrDelete(resource, 'maritalStatus', undefined);
-    const known = MARITAL_CODES[String(value).toLowerCase()];
-    resource.maritalStatus = known ? { coding: [{ system: MARITAL_SYSTEM, ...known }], text: String(value) } : { text: String(value) };
+    const marital = known(MARITAL_CODES, String(value).toLowerCase());
+    resource.maritalStatus = marital ? { coding: [{ system: MARITAL_SYSTEM, ...marital }], text: String(value) } : { text: String(value) };
   },
   read: (resource) => {
     const concept = resource.maritalStatus;
     if (!concept) return undefined;
     if (concept.text) return concept.text;
     const code = concept.coding?.find((coding: FhirObject) => coding.system === MARITAL_SYSTEM)?.code;
-    return Object.entries(MARITAL_CODES).find(([, known]) => known.code === code)?.[0] ?? concept.coding?.[0]?.display ?? concept.coding?.[0]?.code;
+    return Object.entries(MARITAL_CODES).find(([, entry]) => entry.code === code)?.[0] ?? concept.coding?.[0]?.display ?? concept.coding?.[0]?.code;
   },
 };
 

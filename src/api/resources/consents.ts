@@ -1,7 +1,7 @@
 import {
   CODEABLE_CONCEPT_SCHEMA, DATE_TIME_SCHEMA, PERIOD_SCHEMA, codeableConcept, conceptFromFhir, conceptToFhir, element, pickDefined, reference, setOrDelete, text, known,
 } from '../fields.js';
-import type { FhirObject, FieldMapping, Json, JsonSchema, SimplifiedResource } from '../simplified-resource.js';
+import { dateRangeFilters, type FhirObject, type FieldMapping, type Json, type JsonSchema, type SimplifiedResource } from '../simplified-resource.js';
 
 /** /v1/consents ↔ FHIR Consent (contract §3.10). */
 
@@ -280,8 +280,7 @@ export const consents: SimplifiedResource = {
     patientId: { param: 'patient', valuePrefix: 'Patient/' },
     status: { param: 'status' },
     scope: { param: 'scope', valuePrefix: `${SCOPE_SYSTEM}|` },
-    dateFrom: { param: 'date', valuePrefix: 'ge' },
-    dateTo: { param: 'date', valuePrefix: 'le' },
+    ...dateRangeFilters('date'),
   },
   sorts: { dateTime: 'date', status: 'status', updatedAt: '_lastUpdated' },
 };

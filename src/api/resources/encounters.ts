@@ -1,6 +1,6 @@
 import { invalidIssue, validationError } from '../../errors.js';
 import { DATE_TIME_SCHEMA, element, pickDefined, reference, replaceFirst, setOrDelete, text, known } from '../fields.js';
-import type { FhirObject, FieldMapping, Json, JsonSchema, SimplifiedResource } from '../simplified-resource.js';
+import { dateRangeFilters, type FhirObject, type FieldMapping, type Json, type JsonSchema, type SimplifiedResource } from '../simplified-resource.js';
 
 /** /v1/encounters ↔ FHIR Encounter (contract §3.4). */
 
@@ -265,8 +265,7 @@ export const encounters: SimplifiedResource = {
     appointmentId: { param: 'appointment', valuePrefix: 'Appointment/' },
     partOfId: { param: 'part-of', valuePrefix: 'Encounter/' },
     // On period.start, as the contract says (R4's `date` matches any overlap of the whole period).
-    dateFrom: { param: 'date-start', valuePrefix: 'ge' },
-    dateTo: { param: 'date-start', valuePrefix: 'le' },
+    ...dateRangeFilters('date-start'),
   },
   sorts: { 'period.start': 'date-start', status: 'status', updatedAt: '_lastUpdated' },
   include: true,

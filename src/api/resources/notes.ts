@@ -1,5 +1,5 @@
 import { PERIOD_SCHEMA, concepts, element, pickDefined, reference, setOrDelete, text, known } from '../fields.js';
-import type { FhirObject, FieldMapping, Json, SimplifiedResource } from '../simplified-resource.js';
+import { dateRangeFilters, type FhirObject, type FieldMapping, type Json, type SimplifiedResource } from '../simplified-resource.js';
 
 /** /v1/notes ↔ FHIR DocumentReference (contract §3.12). */
 
@@ -196,8 +196,7 @@ export const notes: SimplifiedResource = {
     type: { param: 'type', valuePrefix: `${NOTE_TYPE_SYSTEM}|` },
     category: { param: 'category', modifier: 'text' },
     date: { param: 'date' },
-    dateFrom: { param: 'date', valuePrefix: 'ge' },
-    dateTo: { param: 'date', valuePrefix: 'le' },
+    ...dateRangeFilters('date'),
   },
   sorts: { date: 'date', title: 'description', updatedAt: '_lastUpdated' },
 };

@@ -2,7 +2,7 @@ import { invalidIssue, validationError } from '../../errors.js';
 import {
   annotationText, CODEABLE_CONCEPT_SCHEMA, codeableConcept, conceptFromFhir, conceptToFhir, DATE_TIME_SCHEMA, element, pickDefined, reference, replaceFirst, setOrDelete, text, known,
 } from '../fields.js';
-import type { FhirObject, FieldMapping, Json, JsonSchema, SimplifiedResource } from '../simplified-resource.js';
+import { dateRangeFilters, type FhirObject, type FieldMapping, type Json, type JsonSchema, type SimplifiedResource } from '../simplified-resource.js';
 
 /** /v1/observations ↔ FHIR Observation (contract §3.5). */
 
@@ -211,8 +211,7 @@ export const observations: SimplifiedResource = {
     status: { param: 'status' },
     category: { param: 'category' },
     code: { param: 'code' },
-    dateFrom: { param: 'date', valuePrefix: 'ge' },
-    dateTo: { param: 'date', valuePrefix: 'le' },
+    ...dateRangeFilters('date'),
   },
   sorts: { effectiveDateTime: 'date', status: 'status', updatedAt: '_lastUpdated' },
   include: true,

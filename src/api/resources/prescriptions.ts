@@ -1,7 +1,7 @@
 import {
   annotationText, CODEABLE_CONCEPT_SCHEMA, conceptFromFhir, conceptToFhir, DATE_TIME_SCHEMA, element, pickDefined, reference, replaceFirst, setOrDelete, text, known,
 } from '../fields.js';
-import type { FhirObject, FieldMapping, Json, SimplifiedResource } from '../simplified-resource.js';
+import { dateRangeFilters, type FhirObject, type FieldMapping, type Json, type SimplifiedResource } from '../simplified-resource.js';
 
 /** /v1/prescriptions ↔ FHIR MedicationRequest (contract §3.7). */
 
@@ -223,8 +223,7 @@ export const prescriptions: SimplifiedResource = {
     priority: { param: 'priority' },
     category: { param: 'category', modifier: 'text' },
     medication: { param: 'medication-text', modifier: 'contains' },
-    dateFrom: { param: 'authoredon', valuePrefix: 'ge' },
-    dateTo: { param: 'authoredon', valuePrefix: 'le' },
+    ...dateRangeFilters('authoredon'),
   },
   sorts: { authoredOn: 'authoredon', date: 'authoredon', updatedAt: '_lastUpdated' },
 };

@@ -264,3 +264,22 @@ export function annotationText(name = 'note', maxLength = 5000): FieldMapping {
 export function known<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
   return Object.hasOwn(table, key) ? table[key] : undefined;
 }
+
+/** A CodeableConcept's text, else a coding's display, else a coding's code. */
+export function conceptText(concept: FhirObject | undefined): string | undefined {
+  if (!concept) return undefined;
+  return concept.text ?? concept.coding?.find((coding: FhirObject) => coding.display)?.display ?? concept.coding?.find((coding: FhirObject) => coding.code)?.code;
+}
+
+/** A CodeableConcept element (or the first of a list element) written as its text and read back with `conceptText`. */
+export function conceptTextField(name: string, maxLength: number, list = false): FieldMapping {
+  return {
+    schema: text(maxLength),
+    write: (resource, value) => {
+      const concept = value === undefined ? undefined : { text: value };
+      if (list) replaceFirst(resource, name, concept);
+      else setOrDelete(resource, name, concept);
+    },
+    read: (resource) => conceptText(list ? resource[name]?.[0] : resource[name]),
+  };
+}

@@ -1,5 +1,5 @@
 import { invalidIssue, validationError } from '../../errors.js';
-import { DATE_TIME_SCHEMA, element, pickDefined, reference, replaceFirst, setOrDelete, text, known } from '../fields.js';
+import { conceptText, conceptTextField, DATE_TIME_SCHEMA, element, known, pickDefined, reference, replaceFirst, setOrDelete, text } from '../fields.js';
 import { dateRangeFilters, type FhirObject, type FieldMapping, type Json, type JsonSchema, type SimplifiedResource } from '../simplified-resource.js';
 
 /** /v1/encounters ↔ FHIR Encounter (contract §3.4). */
@@ -29,22 +29,6 @@ function codeOrText(system: string, table: Record<string, string>, value: string
 function codeOrTextFromFhir(concept: FhirObject | undefined, system: string): string | undefined {
   if (!concept) return undefined;
   return concept.coding?.find((coding: FhirObject) => coding.system === system && coding.code)?.code ?? concept.text ?? concept.coding?.find((coding: FhirObject) => coding.code)?.code;
-}
-
-/** A CodeableConcept given as its text; read back as the text, else the first coding's display or code. */
-const textConcept = (value: Json | undefined): FhirObject | undefined => (value === undefined ? undefined : { text: value });
-function conceptText(concept: FhirObject | undefined): string | undefined {
-  if (!concept) return undefined;
-  return concept.text ?? concept.coding?.find((coding: FhirObject) => coding.display)?.display ?? concept.coding?.find((coding: FhirObject) => coding.code)?.code;
-}
-
-/** A CodeableConcept element (or the first of a list) exposed as text. */
-function conceptTextField(name: string, maxLength: number, list = false): FieldMapping {
-  return {
-    schema: text(maxLength),
-    write: (resource, value) => (list ? replaceFirst(resource, name, textConcept(value)) : setOrDelete(resource, name, textConcept(value))),
-    read: (resource) => conceptText(list ? resource[name]?.[0] : resource[name]),
-  };
 }
 
 const encounterClass: FieldMapping = {
@@ -209,8 +193,8 @@ const hospitalization: FieldMapping = {
     if (input === undefined) return setOrDelete(resource, 'hospitalization', undefined);
     const output: FhirObject = pickDefined({ preAdmissionIdentifier: resource.hospitalization?.preAdmissionIdentifier });
     for (const name of HOSPITALIZATION_PLACES) if (input[name] !== undefined) output[name] = { display: input[name] };
-    for (const name of HOSPITALIZATION_TEXTS) if (input[name] !== undefined) output[name] = textConcept(input[name]);
-    for (const name of HOSPITALIZATION_LISTS) if (input[name] !== undefined) output[name] = (input[name] as string[]).map(textConcept);
+    for (const name of HOSPITALIZATION_TEXTS) if (input[name] !== undefined) output[name] = { text: input[name] };
+    for (const name of HOSPITALIZATION_LISTS) if (input[name] !== undefined) output[name] = (input[name] as string[]).map((item) => ({ text: item }));
     resource.hospitalization = output;
   },
   read: (resource) => {

@@ -1,4 +1,6 @@
-import { codeableConcept, conceptFromFhir, conceptToFhir, CODEABLE_CONCEPT_SCHEMA, DATE_TIME_SCHEMA, element, pickDefined, setOrDelete, text } from '../fields.js';
+import {
+  CODEABLE_CONCEPT_SCHEMA, codeableConcept, conceptFromFhir, conceptTextField, conceptToFhir, DATE_TIME_SCHEMA, element, pickDefined, setOrDelete, text,
+} from '../fields.js';
 import type { FhirObject, FieldMapping, Json, JsonSchema, SimplifiedResource } from '../simplified-resource.js';
 
 /** /v1/medications ↔ FHIR Medication (contract §3.6). */
@@ -39,12 +41,6 @@ function ratioFromFhir(ratio: FhirObject | undefined): Json | undefined {
   return Object.keys(out).length ? (out as Json) : undefined;
 }
 
-/** `form.text` (else the first coding's display or code). */
-const form: FieldMapping = {
-  schema: text(100),
-  write: (resource, value) => setOrDelete(resource, 'form', value === undefined ? undefined : { text: value }),
-  read: (resource) => resource.form?.text ?? resource.form?.coding?.[0]?.display ?? resource.form?.coding?.[0]?.code,
-};
 
 /** The manufacturer's name, as the display of the `manufacturer` Reference. */
 const manufacturer: FieldMapping = {
@@ -109,7 +105,7 @@ export const medications: SimplifiedResource = {
   fields: {
     code: codeableConcept('code'),
     status: element('status', { type: 'string', enum: ['active', 'inactive'] }),
-    form,
+    form: conceptTextField('form', 100),
     manufacturer,
     amount,
     ingredient,

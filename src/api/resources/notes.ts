@@ -1,4 +1,4 @@
-import { PERIOD_SCHEMA, concepts, element, pickDefined, reference, setOrDelete, text, known } from '../fields.js';
+import { concepts, conceptText, element, known, PERIOD_SCHEMA, pickDefined, reference, setOrDelete, text } from '../fields.js';
 import { dateRangeFilters, type FhirObject, type FieldMapping, type Json, type SimplifiedResource } from '../simplified-resource.js';
 
 /** /v1/notes ↔ FHIR DocumentReference (contract §3.12). */
@@ -92,7 +92,7 @@ function textConcept(get: (resource: FhirObject, create: boolean) => FhirObject 
     },
     read: (resource) => {
       const concept = list ? get(resource, false)?.[name]?.[0] : get(resource, false)?.[name];
-      return concept?.text ?? concept?.coding?.[0]?.display ?? concept?.coding?.[0]?.code;
+      return conceptText(concept);
     },
   };
 }

@@ -1,6 +1,6 @@
 import { invalidIssue, validationError } from '../../errors.js';
 import {
-  annotationText, CODEABLE_CONCEPT_SCHEMA, codeableConcept, conceptFromFhir, conceptToFhir, DATE_TIME_SCHEMA, element, pickDefined, reference, replaceFirst, setOrDelete, text, known,
+  annotationText, CODEABLE_CONCEPT_SCHEMA, codeableConcept, conceptFromFhir, conceptTextField, conceptToFhir, DATE_TIME_SCHEMA, element, known, pickDefined, reference, replaceFirst, setOrDelete, text,
 } from '../fields.js';
 import { dateRangeFilters, type FhirObject, type FieldMapping, type Json, type JsonSchema, type SimplifiedResource } from '../simplified-resource.js';
 
@@ -161,15 +161,6 @@ const referenceRange: FieldMapping = {
   },
 };
 
-/** A CodeableConcept element exposed as its text (else its first coding's display). */
-function conceptText(name: string, maxLength: number): FieldMapping {
-  return {
-    schema: text(maxLength),
-    write: (resource, value) => setOrDelete(resource, name, value === undefined ? undefined : { text: value }),
-    read: (resource) => resource[name]?.text ?? resource[name]?.coding?.find((coding: FhirObject) => coding.display)?.display,
-  };
-}
-
 /** `effectiveDateTime`; writing it replaces any other effective[x]. */
 const effectiveDateTime: FieldMapping = {
   schema: DATE_TIME_SCHEMA,
@@ -199,8 +190,8 @@ export const observations: SimplifiedResource = {
     component,
     interpretation,
     referenceRange,
-    bodySite: conceptText('bodySite', 200),
-    method: conceptText('method', 200),
+    bodySite: conceptTextField('bodySite', 200),
+    method: conceptTextField('method', 200),
     specimenId: reference('specimen', 'Specimen'),
     deviceId: reference('device', 'Device'),
     note: annotationText('note', 2000),

@@ -1,5 +1,5 @@
 import {
-  annotationText, CODEABLE_CONCEPT_SCHEMA, conceptFromFhir, conceptToFhir, DATE_TIME_SCHEMA, element, pickDefined, reference, replaceFirst, setOrDelete, text, known,
+  annotationText, CODEABLE_CONCEPT_SCHEMA, conceptFromFhir, conceptText, conceptToFhir, DATE_TIME_SCHEMA, element, known, pickDefined, reference, replaceFirst, setOrDelete, text,
 } from '../fields.js';
 import { dateRangeFilters, type FhirObject, type FieldMapping, type Json, type SimplifiedResource } from '../simplified-resource.js';
 
@@ -25,11 +25,6 @@ function quantityToFhir(quantity: FhirObject): FhirObject {
 function quantityFromFhir(quantity: FhirObject | undefined): Json | undefined {
   if (typeof quantity?.value !== 'number') return undefined;
   return pickDefined({ value: quantity.value, unit: quantity.unit ?? quantity.code }) as Json;
-}
-
-/** The text of a CodeableConcept, else its first coding's display or code. */
-function conceptText(concept: FhirObject | undefined): string | undefined {
-  return concept?.text ?? concept?.coding?.[0]?.display ?? concept?.coding?.[0]?.code;
 }
 
 /**

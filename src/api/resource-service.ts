@@ -126,7 +126,7 @@ export function toFhirQuery(definition: SimplifiedResource, query: Record<string
     const key = filter.modifier ? `${filter.param}:${filter.modifier}` : filter.param;
     (fhirQuery[key] ??= []).push(...values.map((value) => `${filter.valuePrefix ?? ''}${value}`));
   }
-  const sort = asStrings(query.sort)[0];
+  const sort = asStrings(query.sort)[0] ?? definition.defaultSort;
   if (sort) {
     const descending = sort.startsWith('-');
     const param = definition.sorts?.[descending ? sort.slice(1) : sort];

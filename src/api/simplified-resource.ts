@@ -47,6 +47,8 @@ export interface SimplifiedResource {
   defaultFilters?: Record<string, string>;
   /** What `sort=field` / `sort=-field` may name: simplified field → FHIR search parameter. */
   sorts?: Record<string, string>;
+  /** The `sort` used when the client gives none (a key of `sorts`); without it, newest created first. */
+  defaultSort?: string;
   /** Elements a new resource starts with, before the fields are written. */
   initial?(): FhirObject;
   /** Output-only fields derived from the resource (e.g. a patient's fullName). */

@@ -45,4 +45,15 @@ export const customSearchParameters: SearchParameter[] = [
     type: 'date',
     expression: 'Encounter.period.start',
   },
+  {
+    resourceType: 'SearchParameter',
+    url: 'https://clinikapi.com/fhir/SearchParameter/PractitionerRole-status',
+    name: 'status',
+    status: 'active',
+    description: "`active` as the simplified API's practitioner-role `status` token: `active` when active is true, `inactive` when false.",
+    code: 'status',
+    base: ['PractitionerRole'],
+    type: 'token',
+    expression: "PractitionerRole.active.iif($this, 'active', 'inactive')",
+  },
 ];

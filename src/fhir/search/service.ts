@@ -129,8 +129,8 @@ function referencingParameters(value: string, targetType: string): Array<{ type:
 
 /**
  * `_include` values: `Source:param[:Target]` (FHIR form; Source must be the resource's own type)
- * selects the targets of that reference parameter; a bare `Type` selects every resource of that
- * type the resource references.
+ * selects the targets of that reference parameter; a bare `Type`, or `Source:Type` as the SDK sends
+ * it, selects every resource of that type the resource references.
  */
 function referencedSelection(value: string, sourceType: string): { param: string | null; targetType?: string } {
   const [first, param, target] = value.split(':');
@@ -138,6 +138,8 @@ function referencedSelection(value: string, sourceType: string): { param: string
     if (!isR4ResourceType(first)) throw new ApiError('INVALID_REQUEST', '_include names an unknown resource type');
     return { param: null, targetType: first };
   }
+  // The SDK's include:['Observation'] on a lab arrives as DiagnosticReport:Observation: Source:Target.
+  if (first === sourceType && target === undefined && isR4ResourceType(param) && !searchParameter(sourceType, param)) return { param: null, targetType: param };
   if (first !== sourceType || searchParameter(sourceType, param)?.type !== 'reference' || (target !== undefined && !isR4ResourceType(target))) {
     throw new ApiError('INVALID_REQUEST', '_include takes Type or Source:param[:Target] with a reference parameter of this resource');
   }

@@ -82,6 +82,109 @@ export function reference(name: string, targetType: string, options: { list?: bo
   };
 }
 
+/** A list of at most `maxItems` objects with exactly these properties (no others). */
+export function objectList(maxItems: number, required: string[], properties: Record<string, JsonSchema>): JsonSchema {
+  return { type: 'array', maxItems, items: { type: 'object', additionalProperties: false, required, properties } };
+}
+
+export interface TypedIds {
+  schema: JsonSchema;
+  toFhir(id: string): FhirObject;
+  /** The id, or undefined when the reference is not a relative reference to one of the types. */
+  fromFhir(ref: FhirObject | undefined): string | undefined;
+}
+
+/**
+ * Ids of a Reference(A | B | …): a bare id is of `defaultType` (the first type unless given),
+ * `Type/id` names any of the types. Canonical output: the bare id for the default type, `Type/id`
+ * for the others.
+ */
+export function typedIds(types: string[], defaultType = types[0]): TypedIds {
+  return {
+    schema: { type: 'string', pattern: `^((${types.join('|')})/)?[A-Za-z0-9\\-_.]{1,128}$` },
+    toFhir: (id) => ({ reference: id.includes('/') ? id : `${defaultType}/${id}` }),
+    fromFhir: (ref) => {
+      const [type, id, ...rest] = String(ref?.reference ?? '').split('/');
+      if (rest.length > 0 || !id || !types.includes(type)) return undefined;
+      return type === defaultType ? id : `${type}/${id}`;
+    },
+  };
+}
+
+/** A Reference (or the first of a list, with `list`) to one of `types`, as a typed id. */
+export function typedReference(name: string, types: string[], options: { list?: boolean; defaultType?: string } = {}): FieldMapping {
+  const ids = typedIds(types, options.defaultType);
+  return {
+    schema: ids.schema,
+    write: (resource, value) => {
+      const ref = value === undefined ? undefined : ids.toFhir(String(value));
+      if (options.list) replaceFirst(resource, name, ref);
+      else setOrDelete(resource, name, ref);
+    },
+    read: (resource) => ids.fromFhir(options.list ? resource[name]?.[0] : resource[name]),
+  };
+}
+
+/** A list of typed ids; references to other types (or contained ones) are not shown and are dropped by a write. */
+export function typedReferences(name: string, types: string[], maxItems: number): FieldMapping {
+  const ids = typedIds(types);
+  return {
+    schema: { type: 'array', maxItems, items: ids.schema },
+    write: (resource, value) => setOrDelete(resource, name, (value as string[] | undefined)?.map(ids.toFhir)),
+    read: (resource) => {
+      const values = ((resource[name] ?? []) as FhirObject[]).map(ids.fromFhir).filter((id): id is string => id !== undefined);
+      return values.length ? values : undefined;
+    },
+  };
+}
+
+const LOINC = 'http://loinc.org';
+
+/**
+ * A document or note type given as a slug. A slug with a LOINC code is stored as that coding, and
+ * the slug itself is always kept as a coding of `slugSystem`, so that the `type` filter is a plain
+ * token search. Read: the slug coding, else the slug of a known LOINC code, else (with
+ * `freeText`, for types not limited to the slugs) the concept's text.
+ */
+export function slugType(slugSystem: string, loincCodes: Readonly<Record<string, { code: string; display: string }>>, schema: JsonSchema, options: { freeText?: boolean } = {}): FieldMapping {
+  return {
+    schema,
+    write: (resource, value) => {
+      if (value === undefined) return setOrDelete(resource, 'type', undefined);
+      const loinc = known(loincCodes, String(value));
+      resource.type = { coding: [...(loinc ? [{ system: LOINC, ...loinc }] : []), { system: slugSystem, code: value }] };
+    },
+    read: (resource) => {
+      const codings: FhirObject[] = resource.type?.coding ?? [];
+      const slug = codings.find((coding) => coding.system === slugSystem)?.code;
+      if (slug) return slug;
+      const loinc = codings.find((coding) => coding.system === LOINC)?.code;
+      const fromLoinc = Object.entries(loincCodes).find(([, coding]) => coding.code === loinc)?.[0];
+      return fromLoinc ?? (options.freeText ? conceptText(resource.type) : undefined);
+    },
+  };
+}
+
+/**
+ * `relatesTo[]` `{code, targetId}` of a document-like resource: the target is a reference to the
+ * same type, in `targetElement` (`target` on DocumentReference, `targetReference` on Composition).
+ * Targets given otherwise (by identifier) are not projected. Replaced whole.
+ */
+export function relatesTo(targetElement: string, targetType: string): FieldMapping {
+  const prefix = `${targetType}/`;
+  return {
+    schema: objectList(20, ['code', 'targetId'], { code: { type: 'string', enum: ['replaces', 'transforms', 'signs', 'appends'] }, targetId: { type: 'string', format: 'reference-id' } }),
+    write: (resource, value) =>
+      setOrDelete(resource, 'relatesTo', (value as FhirObject[] | undefined)?.map((item) => ({ code: item.code, [targetElement]: { reference: `${prefix}${String(item.targetId)}` } }))),
+    read: (resource) => {
+      const items = (resource.relatesTo as FhirObject[] | undefined)
+        ?.filter((item) => typeof item[targetElement]?.reference === 'string' && item[targetElement].reference.startsWith(prefix))
+        .map((item) => pickDefined({ code: item.code, targetId: item[targetElement].reference.slice(prefix.length) }) as Json);
+      return items?.length ? items : undefined;
+    },
+  };
+}
+
 export function setOrDelete(target: FhirObject, name: string, value: unknown): void {
   if (value === undefined || (Array.isArray(value) && value.length === 0)) delete target[name];
   else target[name] = value;
@@ -170,17 +273,16 @@ export function languageFromFhir(concept: FhirObject | undefined): string | unde
  * output: a concept that is text only comes back as the string, one with a coding as the object
  * of its first coding — so both input forms round-trip unchanged.
  */
-export const CODEABLE_CONCEPT_SCHEMA: JsonSchema = {
-  anyOf: [
-    text(500),
-    {
-      type: 'object',
-      additionalProperties: false,
-      required: ['code'],
-      properties: { system: { type: 'string', format: 'uri', maxLength: 500 }, code: text(200), display: text(500) },
-    },
-  ],
+/** A FHIR code: no leading, trailing or double whitespace (the R4 validator refuses it otherwise). */
+export const CODE_SCHEMA: JsonSchema = text(200, { pattern: '^\\S+( \\S+)*$' });
+/** A Coding as the simplified API takes it: `{system?, code, display?}`. */
+export const CODING_SCHEMA: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['code'],
+  properties: { system: { type: 'string', format: 'uri', maxLength: 500 }, code: CODE_SCHEMA, display: text(500) },
 };
+export const CODEABLE_CONCEPT_SCHEMA: JsonSchema = { anyOf: [text(500), CODING_SCHEMA] };
 
 export function conceptToFhir(value: Json): FhirObject {
   if (typeof value === 'string') return { text: value };

@@ -30,7 +30,7 @@ export class SimplifiedService {
     const input = resource.checkCreate(body);
     const { definition } = resource;
     const fhir: FhirObject = { resourceType: definition.fhirType, ...definition.initial?.() };
-    for (const [name, value] of Object.entries(input)) definition.fields[name].write(fhir, value);
+    writeFields(definition, fhir, input);
     return project(resource, await this.repository.create(ctx, fhir as Resource));
   }
 
@@ -46,7 +46,7 @@ export class SimplifiedService {
     const version = await this.repository
       .modify(ctx, definition.fhirType, id, (current) => {
         const next = current as FhirObject;
-        for (const [name, value] of Object.entries(changes)) definition.fields[name].write(next, value);
+        writeFields(definition, next, changes);
         return next as Resource;
       }, { ifMatch })
       .catch(goneAsNotFound);
@@ -89,6 +89,12 @@ export class SimplifiedService {
     assertId(id);
     return this.repository.read(ctx, resource.definition.fhirType, id).catch(goneAsNotFound);
   }
+}
+
+/** Writes each given field into the FHIR resource, then lets the resource finish the whole. */
+function writeFields(definition: SimplifiedResource, fhir: FhirObject, input: Record<string, Json>): void {
+  for (const [name, value] of Object.entries(input)) definition.fields[name].write(fhir, value);
+  definition.finish?.(fhir, new Set(Object.keys(input)));
 }
 
 /** The flat projection: id, the derived fields, every mapped field present, and timestamps. */

@@ -51,6 +51,12 @@ export interface SimplifiedResource {
   defaultSort?: string;
   /** Elements a new resource starts with, before the fields are written. */
   initial?(): FhirObject;
+  /**
+   * Runs after the fields of a create or PATCH are written, with the names of those fields:
+   * derives elements that depend on several fields and checks rules that span them (throws
+   * VALIDATION_ERROR). A single field's write sees only its own value.
+   */
+  finish?(resource: FhirObject, written: ReadonlySet<string>): void;
   /** Output-only fields derived from the resource (e.g. a patient's fullName). */
   derived?(resource: FhirObject): Record<string, Json | undefined>;
   /** Whether reads accept _include / _revinclude (and then return a searchset Bundle). */

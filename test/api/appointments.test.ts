@@ -105,6 +105,28 @@ describe('appointments', () => {
     assert.deepEqual(diagnosticsOf(tooMany), ['requestedPeriod: Array must contain at most 20 element(s)']);
   });
 
+  test("R4's rules on the times (app-2, app-3, order) are 422s on create and PATCH, with nothing stored", async () => {
+    const key = tenant.keys.test;
+    const refused = async (body: object, expected: string[], id?: string) => {
+      const res = await t.request(id ? 'PATCH' : 'POST', id ? `/v1/appointments/${id}` : '/v1/appointments', { key, body });
+      assert.equal(res.status, 422, res.body);
+      assert.deepEqual(diagnosticsOf(res), expected);
+    };
+    await refused({ status: 'booked', patientId: 'pt-1' }, ['start: Required unless status is proposed, cancelled, waitlist']);
+    await refused({ status: 'booked', patientId: 'pt-1', start: '2025-02-03T09:00:00Z' }, ['end: Required with start (or give minutesDuration)']);
+    await refused({ status: 'proposed', patientId: 'pt-1', end: '2025-02-03T09:00:00Z' }, ['start: Required with end']);
+    await refused({ status: 'booked', patientId: 'pt-1', start: '2025-02-03T09:00:00Z', end: '2025-02-03T08:59:59Z' }, ['end: Must not be before start']);
+
+    const proposed = await t.request('POST', '/v1/appointments', { key, body: { status: 'proposed', patientId: 'pt-1' } });
+    assert.equal(proposed.status, 201, proposed.body);
+    await refused({ status: 'booked' }, ['start: Required unless status is proposed, cancelled, waitlist'], proposed.json.data.id);
+    const unchanged = await t.request('GET', `/v1/appointments/${proposed.json.data.id}`, { key });
+    assert.equal(unchanged.json.data.status, 'proposed');
+    const booked = await t.request('PATCH', `/v1/appointments/${proposed.json.data.id}`, { key, body: { status: 'booked', start: '2025-02-03T09:00:00Z', minutesDuration: 20 } });
+    assert.equal(booked.status, 200, booked.body);
+    assert.equal(booked.json.data.end, '2025-02-03T09:20:00Z');
+  });
+
   test('PATCH merges fields, replaces requestedPeriod whole, changes the practitioner in place, refuses patientId; DELETE then 404', async () => {
     const created = (await t.request('POST', '/v1/appointments', { key: tenant.keys.test, body: { ...FOLLOW_UP, requestedPeriod: [{ start: '2025-02-01' }, { start: '2025-02-02' }] } })).json.data;
     const patched = await t.request('PATCH', `/v1/appointments/${created.id}`, {
@@ -204,14 +226,18 @@ describe('appointments', () => {
     const own = await t.createTenant();
     const str = (max: number) => fc.string({ minLength: 1, maxLength: Math.min(max, 30) });
     const id = fc.stringMatching(/^[A-Za-z0-9\-_.]{1,20}$/);
-    const instant = fc.constantFrom('2025-02-03T09:00:00Z', '2025-02-03T09:00:00.5+01:00', '2024-12-31T23:59:59-05:00');
+    // Start and end pairs with the end not before the start (the same instant in the last one).
+    const times = fc.constantFrom<[string, string]>(
+      ['2025-02-03T09:00:00Z', '2025-02-03T09:30:00Z'], ['2025-02-03T09:00:00.5+01:00', '2025-02-03T09:00:00Z'], ['2024-12-31T23:59:59-05:00', '2025-01-01T04:59:59Z'],
+    );
     const dateTime = fc.constantFrom('2024', '2024-03', '2024-03-15', '2024-03-15T09:30:00Z');
     const input = fc.record({
       status: fc.constantFrom('proposed', 'pending', 'booked', 'arrived', 'fulfilled', 'cancelled', 'noshow', 'checked-in', 'waitlist'),
       patientId: id,
       practitionerId: id,
       // Start and end both given: a canonical end is never derived.
-      schedule: fc.record({ start: instant, end: instant, minutesDuration: fc.integer({ min: 1, max: 1440 }) }, { requiredKeys: ['start', 'end'] }),
+      schedule: fc.record({ times, minutesDuration: fc.integer({ min: 1, max: 1440 }) }, { requiredKeys: ['times'] })
+        .map(({ times: [start, end], ...rest }) => ({ start, end, ...rest })),
       appointmentType: fc.record({ text: fc.oneof(fc.constantFrom('routine', 'WALKIN', 'followup', 'urgent'), str(100)) }),
       serviceType: str(200),
       serviceCategory: str(200),
@@ -225,7 +251,10 @@ describe('appointments', () => {
       basedOnId: id,
       requestedPeriod: fc.array(fc.record({ start: dateTime, end: dateTime }, { requiredKeys: ['start'] }), { minLength: 1, maxLength: 3 }),
       created: dateTime,
-    }, { requiredKeys: ['status', 'patientId', 'created'] }).map(({ schedule, ...body }) => JSON.parse(JSON.stringify({ ...body, ...schedule })));
+    }, { requiredKeys: ['status', 'patientId', 'created'] })
+      .map(({ schedule, ...body }) => JSON.parse(JSON.stringify({ ...body, ...schedule })))
+      // Only proposed, cancelled and waitlist appointments may be unscheduled (app-3).
+      .filter((body) => body.start !== undefined || ['proposed', 'cancelled', 'waitlist'].includes(body.status));
     await fc.assert(fc.asyncProperty(input, async (body) => {
       const res = await t.request('POST', '/v1/appointments', { key: own.keys.test, body });
       assert.equal(res.status, 201, res.body);

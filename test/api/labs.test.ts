@@ -84,6 +84,12 @@ describe('labs', () => {
       'media.0.linkId: Required', 'basedOn: Expected array', 'mood: Unrecognized field',
     ]) assert.ok(diagnostics.includes(expected), `${expected} in ${diagnostics.join('; ')}`);
 
+    // A code the R4 validator would refuse (whitespace at the ends) is a 422 here, not a FHIR error later.
+    for (const code of [' 24323-8', '24323-8 ', '24323  8']) {
+      const badCode = await post(tenant.keys.test, { ...CMP, code: { system: 'http://loinc.org', code } });
+      assert.equal(badCode.status, 422, badCode.body);
+      assert.deepEqual(diagnosticsOf(badCode), ['code: Invalid input']);
+    }
     const tooMany = await post(tenant.keys.test, { ...CMP, conclusionCodes: Array.from({ length: 21 }, () => 'x') });
     assert.deepEqual(diagnosticsOf(tooMany), ['conclusionCodes: Array must contain at most 20 element(s)']);
     const both = await post(tenant.keys.test, { ...CMP, effectivePeriod: { start: '2025-01-15' } });

@@ -1,3 +1,4 @@
+import { invalidIssue, validationError, type Issue } from '../../errors.js';
 import { conceptText, conceptTextField, DATE_TIME_SCHEMA, element, known, PERIOD_SCHEMA, pickDefined, reference, setOrDelete, text } from '../fields.js';
 import { dateRangeFilters, type FhirObject, type FieldMapping, type Json, type JsonSchema, type SimplifiedResource } from '../simplified-resource.js';
 
@@ -76,43 +77,33 @@ const appointmentType: FieldMapping = {
   },
 };
 
+const start = element('start', INSTANT_SCHEMA);
+const end = element('end', INSTANT_SCHEMA);
+const minutesDuration = element('minutesDuration', { type: 'integer', minimum: 1, maximum: 1440 });
+/** Statuses that may have no start and end yet (R4 invariant app-3). */
+const UNSCHEDULED_STATUSES = ['proposed', 'cancelled', 'waitlist'];
+
 /**
- * `end` follows `start` + `minutesDuration` whenever both are known ("used when end is absent"),
- * so moving the start moves the end; an `end` given in the same request is kept as given,
- * whichever order the fields come in.
+ * `end` follows `start` + `minutesDuration` whenever both are known and the request gives no
+ * `end` ("used when end is absent"), so moving the start moves the end. Then R4's rules on the
+ * times: start and end go together (app-2), only proposed, cancelled and waitlist appointments
+ * may lack them (app-3), and the end is not before the start.
  */
-const endGiven = new WeakSet<FhirObject>();
-function endFromDuration(resource: FhirObject): void {
-  if (endGiven.has(resource) || typeof resource.start !== 'string' || typeof resource.minutesDuration !== 'number') return;
-  resource.end = new Date(Date.parse(resource.start) + resource.minutesDuration * 60_000).toISOString().replace('.000Z', 'Z');
+function finishTimes(resource: FhirObject, written: ReadonlySet<string>): void {
+  if (!written.has('end') && typeof resource.start === 'string' && typeof resource.minutesDuration === 'number') {
+    resource.end = new Date(Date.parse(resource.start) + resource.minutesDuration * 60_000).toISOString().replace('.000Z', 'Z');
+  }
+  const issues: Issue[] = [];
+  if (resource.start !== undefined && resource.end === undefined) issues.push(invalidIssue('end', 'Required with start (or give minutesDuration)'));
+  if (resource.end !== undefined && resource.start === undefined) issues.push(invalidIssue('start', 'Required with end'));
+  if (resource.start === undefined && !UNSCHEDULED_STATUSES.includes(resource.status)) {
+    issues.push(invalidIssue('start', `Required unless status is ${UNSCHEDULED_STATUSES.join(', ')}`));
+  }
+  if (resource.start !== undefined && resource.end !== undefined && Date.parse(resource.end) < Date.parse(resource.start)) {
+    issues.push(invalidIssue('end', 'Must not be before start'));
+  }
+  if (issues.length > 0) throw validationError(issues);
 }
-
-const start: FieldMapping = {
-  schema: INSTANT_SCHEMA,
-  write: (resource, value) => {
-    setOrDelete(resource, 'start', value);
-    endFromDuration(resource);
-  },
-  read: (resource) => resource.start,
-};
-
-const end: FieldMapping = {
-  schema: INSTANT_SCHEMA,
-  write: (resource, value) => {
-    endGiven.add(resource);
-    setOrDelete(resource, 'end', value);
-  },
-  read: (resource) => resource.end,
-};
-
-const minutesDuration: FieldMapping = {
-  schema: { type: 'integer', minimum: 1, maximum: 1440 },
-  write: (resource, value) => {
-    setOrDelete(resource, 'minutesDuration', value);
-    endFromDuration(resource);
-  },
-  read: (resource) => resource.minutesDuration,
-};
 
 const periodOf = (period: FhirObject | undefined) => (period ? pickDefined({ start: period.start, end: period.end }) : {});
 
@@ -157,6 +148,7 @@ export const appointments: SimplifiedResource = {
     status: { param: 'status' },
     ...dateRangeFilters('date'),
   },
+  finish: finishTimes,
   sorts: { start: 'date', status: 'status', updatedAt: '_lastUpdated' },
   include: true,
 };

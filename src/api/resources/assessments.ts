@@ -1,6 +1,5 @@
-import { annotationText, conceptText, conceptTextField, DATE_TIME_SCHEMA, element, pickDefined, reference, setOrDelete, text } from '../fields.js';
+import { annotationText, conceptText, conceptTextField, DATE_TIME_SCHEMA, element, pickDefined, reference, setOrDelete, text, typedIds, typedReferences, objectList } from '../fields.js';
 import { dateRangeFilters, type FhirObject, type FieldMapping, type Json, type JsonSchema, type SimplifiedResource } from '../simplified-resource.js';
-import { typedIds, typedReferences } from './intakes.js';
 
 /** /v1/assessments ↔ FHIR ClinicalImpression (contract §3.13). */
 
@@ -65,16 +64,7 @@ const investigationItems = typedIds(['Observation', 'QuestionnaireResponse', 'Fa
 
 /** `investigation[]`: the name is `code.text`, the items references; replaced whole. */
 const investigations: FieldMapping = {
-  schema: {
-    type: 'array',
-    maxItems: 20,
-    items: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['name'],
-      properties: { name: text(200), itemIds: { type: 'array', maxItems: 50, items: investigationItems.schema } },
-    },
-  },
+  schema: objectList(20, ['name'], { name: text(200), itemIds: { type: 'array', maxItems: 50, items: investigationItems.schema } }),
   write: (resource, value) =>
     setOrDelete(resource, 'investigation', (value as FhirObject[] | undefined)?.map((item) => pickDefined({
       code: { text: item.name },

@@ -1,5 +1,5 @@
 import {
-  CODEABLE_CONCEPT_SCHEMA, DATE_TIME_SCHEMA, PERIOD_SCHEMA, codeableConcept, conceptFromFhir, conceptToFhir, element, pickDefined, reference, setOrDelete, text, known,
+  CODEABLE_CONCEPT_SCHEMA, CODING_SCHEMA, DATE_TIME_SCHEMA, PERIOD_SCHEMA, codeableConcept, conceptFromFhir, conceptToFhir, element, pickDefined, reference, setOrDelete, text, known, typedIds, typedReference, objectList,
 } from '../fields.js';
 import { dateRangeFilters, type FhirObject, type FieldMapping, type Json, type JsonSchema, type SimplifiedResource } from '../simplified-resource.js';
 
@@ -15,40 +15,11 @@ const SCOPES: Record<string, string> = {
 const STATUSES = ['draft', 'proposed', 'active', 'rejected', 'inactive'];
 const REFERENCE_TYPES = ['Patient', 'Practitioner', 'PractitionerRole', 'RelatedPerson', 'Organization', 'CareTeam', 'Consent', 'DocumentReference', 'Contract', 'QuestionnaireResponse'];
 
-/** A bare id (of `defaultType`) or `Type/id`. */
-const TYPED_ID_SCHEMA: JsonSchema = { type: 'string', pattern: `^((${REFERENCE_TYPES.join('|')})/)?[A-Za-z0-9\\-.]{1,64}$` };
+/** References given as a bare id of the field's default type, or `Type/id` of another of REFERENCE_TYPES. */
+const DOCUMENT_IDS = typedIds(REFERENCE_TYPES, 'DocumentReference');
+const PATIENT_IDS = typedIds(REFERENCE_TYPES, 'Patient');
 /** A FHIR relative reference `Type/id` as written in provision actors and data. */
 const RELATIVE_REFERENCE_SCHEMA: JsonSchema = { type: 'string', pattern: '^[A-Z][A-Za-z]+/[A-Za-z0-9\\-.]{1,64}$' };
-const CODING_SCHEMA: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['code'],
-  properties: { system: { type: 'string', format: 'uri', maxLength: 500 }, code: text(200), display: text(500) },
-};
-
-/** `Type/id` → the bare id when Type is the default, else `Type/id`; the reverse on write. */
-function typedIdToFhir(value: string, defaultType: string): FhirObject {
-  return { reference: value.includes('/') ? value : `${defaultType}/${value}` };
-}
-function typedIdFromFhir(ref: FhirObject | undefined, defaultType: string): string | undefined {
-  const value: string | undefined = ref?.reference;
-  if (!value) return undefined;
-  return value.startsWith(`${defaultType}/`) ? value.slice(defaultType.length + 1) : value;
-}
-
-/** A Reference (first of a list when `list`) given as a bare id of `defaultType` or `Type/id`. */
-function typedReference(name: string, defaultType: string, list: boolean): FieldMapping {
-  return {
-    schema: TYPED_ID_SCHEMA,
-    write: (resource, value) => {
-      const ref = value === undefined ? undefined : typedIdToFhir(String(value), defaultType);
-      if (!list) return setOrDelete(resource, name, ref);
-      const rest: unknown[] = (resource[name] ?? []).slice(1);
-      setOrDelete(resource, name, ref === undefined ? rest : [ref, ...rest]);
-    },
-    read: (resource) => typedIdFromFhir(list ? resource[name]?.[0] : resource[name], defaultType),
-  };
-}
 
 const scope: FieldMapping = {
   schema: { type: 'string', enum: Object.keys(SCOPES) },
@@ -127,19 +98,19 @@ const sourceAttachment: FieldMapping = {
 };
 
 const sourceReferenceId: FieldMapping = {
-  schema: TYPED_ID_SCHEMA,
+  schema: DOCUMENT_IDS.schema,
   write: (resource, value) => {
     if (value !== undefined) delete resource.sourceAttachment;
-    setOrDelete(resource, 'sourceReference', value === undefined ? undefined : typedIdToFhir(String(value), 'DocumentReference'));
+    setOrDelete(resource, 'sourceReference', value === undefined ? undefined : DOCUMENT_IDS.toFhir(String(value)));
   },
-  read: (resource) => typedIdFromFhir(resource.sourceReference, 'DocumentReference'),
+  read: (resource) => DOCUMENT_IDS.fromFhir(resource.sourceReference),
 };
 
 const VERIFICATION_ITEM: JsonSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['verified'],
-  properties: { verified: { type: 'boolean' }, verifiedWith: TYPED_ID_SCHEMA, verificationDate: DATE_TIME_SCHEMA },
+  properties: { verified: { type: 'boolean' }, verifiedWith: PATIENT_IDS.schema, verificationDate: DATE_TIME_SCHEMA },
 };
 
 /** `verification[]`; a single object is accepted too (older pages) and comes back as a one-item array. */
@@ -149,14 +120,14 @@ const verification: FieldMapping = {
     const items = value === undefined ? undefined : ((Array.isArray(value) ? value : [value]) as FhirObject[]);
     setOrDelete(resource, 'verification', items?.map((item) => pickDefined({
       verified: item.verified,
-      verifiedWith: item.verifiedWith === undefined ? undefined : typedIdToFhir(item.verifiedWith, 'Patient'),
+      verifiedWith: item.verifiedWith === undefined ? undefined : PATIENT_IDS.toFhir(item.verifiedWith),
       verificationDate: item.verificationDate,
     })));
   },
   read: (resource) => {
     const items = (resource.verification as FhirObject[] | undefined)?.filter((item) => typeof item.verified === 'boolean');
     return items?.length
-      ? items.map((item) => pickDefined({ verified: item.verified, verifiedWith: typedIdFromFhir(item.verifiedWith, 'Patient'), verificationDate: item.verificationDate }) as Json)
+      ? items.map((item) => pickDefined({ verified: item.verified, verifiedWith: PATIENT_IDS.fromFhir(item.verifiedWith), verificationDate: item.verificationDate }) as Json)
       : undefined;
   },
 };
@@ -181,16 +152,7 @@ function provisionSchema(depth: number): JsonSchema {
     class: { type: 'array', maxItems: 20, items: CODING_SCHEMA },
     code: { type: 'array', maxItems: 20, items: CODEABLE_CONCEPT_SCHEMA },
     dataPeriod: PERIOD_SCHEMA,
-    data: {
-      type: 'array',
-      maxItems: 50,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['meaning', 'reference'],
-        properties: { meaning: { type: 'string', enum: ['instance', 'related', 'dependents', 'authoredby'] }, reference: RELATIVE_REFERENCE_SCHEMA },
-      },
-    },
+    data: objectList(50, ['meaning', 'reference'], { meaning: { type: 'string', enum: ['instance', 'related', 'dependents', 'authoredby'] }, reference: RELATIVE_REFERENCE_SCHEMA }),
   };
   if (depth > 1) properties.provision = { type: 'array', maxItems: 20, items: provisionSchema(depth - 1) };
   return { type: 'object', additionalProperties: false, properties };
@@ -261,7 +223,7 @@ export const consents: SimplifiedResource = {
     category,
     status: element('status', { type: 'string', enum: STATUSES }),
     dateTime: element('dateTime', DATE_TIME_SCHEMA),
-    performerId: typedReference('performer', 'Patient', true),
+    performerId: typedReference('performer', REFERENCE_TYPES, { list: true, defaultType: 'Patient' }),
     organizationId: reference('organization', 'Organization', { list: true }),
     policyUri,
     policies,

@@ -1,11 +1,10 @@
 import {
-  CODEABLE_CONCEPT_SCHEMA, conceptFromFhir, conceptText, conceptToFhir, DATE_TIME_SCHEMA, element, known, PERIOD_SCHEMA, pickDefined, reference, setOrDelete, text,
+  CODE_SCHEMA, CODEABLE_CONCEPT_SCHEMA, relatesTo, slugType, conceptFromFhir, conceptText, conceptToFhir, DATE_TIME_SCHEMA, element, known, PERIOD_SCHEMA, pickDefined, reference, setOrDelete, text, objectList,
 } from '../fields.js';
 import { dateRangeFilters, type FhirObject, type FieldMapping, type Json, type JsonSchema, type SimplifiedResource } from '../simplified-resource.js';
 
 /** /v1/documents ↔ FHIR Composition (contract §3.14). */
 
-const LOINC = 'http://loinc.org';
 /** The document-type value, kept as a coding of `type` so the `type` filter is a plain token search. */
 export const DOCUMENT_TYPE_SYSTEM = 'https://clinikapi.com/fhir/CodeSystem/document-type';
 /** The documented type slugs and their LOINC document codes; any other type is kept as the slug coding only. */
@@ -23,23 +22,6 @@ const PRACTITIONER = 'Practitioner/';
 /** An entry or event detail can be any resource, so it is given as a relative reference `Type/id`. */
 const RELATIVE_REFERENCE_SCHEMA: JsonSchema = { type: 'string', pattern: '^[A-Z][A-Za-z]+/[A-Za-z0-9\\-.]{1,64}$' };
 const RELATIVE_REFERENCE = /^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/;
-
-/** Free text or a slug; a FHIR code (no leading, trailing or double spaces) because it is stored as one. */
-const type: FieldMapping = {
-  schema: text(100, { pattern: '^\\S+( \\S+)*$' }),
-  write: (resource, value) => {
-    if (value === undefined) return setOrDelete(resource, 'type', undefined);
-    const loinc = known(DOCUMENT_TYPES, String(value));
-    resource.type = { coding: [...(loinc ? [{ system: LOINC, ...loinc }] : []), { system: DOCUMENT_TYPE_SYSTEM, code: value }] };
-  },
-  read: (resource) => {
-    const codings: FhirObject[] = resource.type?.coding ?? [];
-    const slug = codings.find((coding) => coding.system === DOCUMENT_TYPE_SYSTEM)?.code;
-    if (slug) return slug;
-    const loinc = codings.find((coding) => coding.system === LOINC)?.code;
-    return Object.entries(DOCUMENT_TYPES).find(([, known]) => known.code === loinc)?.[0] ?? conceptText(resource.type);
-  },
-};
 
 /** `YYYY-MM-DD`, stored as is (a FHIR dateTime may be a day); a stored time is read back as its day. */
 const date: FieldMapping = {
@@ -146,16 +128,7 @@ const category: FieldMapping = {
 
 /** `attester[]` `{mode, time, party: Practitioner/{partyId}}`, replaced whole. */
 const attester: FieldMapping = {
-  schema: {
-    type: 'array',
-    maxItems: 20,
-    items: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['mode'],
-      properties: { mode: { type: 'string', enum: ['personal', 'professional', 'legal', 'official'] }, time: DATE_TIME_SCHEMA, partyId: { type: 'string', format: 'reference-id' } },
-    },
-  },
+  schema: objectList(20, ['mode'], { mode: { type: 'string', enum: ['personal', 'professional', 'legal', 'official'] }, time: DATE_TIME_SCHEMA, partyId: { type: 'string', format: 'reference-id' } }),
   write: (resource, value) =>
     setOrDelete(resource, 'attester', (value as FhirObject[] | undefined)?.map((item) => pickDefined({
       mode: item.mode,
@@ -164,29 +137,6 @@ const attester: FieldMapping = {
     }))),
   read: (resource) => {
     const items = (resource.attester as FhirObject[] | undefined)?.map((item) => pickDefined({ mode: item.mode, time: item.time, partyId: practitionerId(item.party) }) as Json);
-    return items?.length ? items : undefined;
-  },
-};
-
-const COMPOSITION = 'Composition/';
-/** `relatesTo[]` `{code, targetReference: Composition/{targetId}}`; targets given by identifier are not projected. */
-const relatesTo: FieldMapping = {
-  schema: {
-    type: 'array',
-    maxItems: 20,
-    items: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['code', 'targetId'],
-      properties: { code: { type: 'string', enum: ['replaces', 'transforms', 'signs', 'appends'] }, targetId: { type: 'string', format: 'reference-id' } },
-    },
-  },
-  write: (resource, value) =>
-    setOrDelete(resource, 'relatesTo', (value as FhirObject[] | undefined)?.map((item) => ({ code: item.code, targetReference: { reference: `${COMPOSITION}${String(item.targetId)}` } }))),
-  read: (resource) => {
-    const items = (resource.relatesTo as FhirObject[] | undefined)
-      ?.filter((item) => typeof item.targetReference?.reference === 'string' && item.targetReference.reference.startsWith(COMPOSITION))
-      .map((item) => ({ code: item.code, targetId: item.targetReference.reference.slice(COMPOSITION.length) }) as Json);
     return items?.length ? items : undefined;
   },
 };
@@ -231,7 +181,8 @@ export const documents: SimplifiedResource = {
   required: ['status', 'type', 'patientId', 'practitionerId', 'title', 'sections'],
   fields: {
     status: element('status', { type: 'string', enum: ['preliminary', 'final', 'amended'] }),
-    type,
+    // Free text or a slug; a FHIR code (no leading, trailing or double spaces) because it is stored as one.
+    type: slugType(DOCUMENT_TYPE_SYSTEM, DOCUMENT_TYPES, { ...CODE_SCHEMA, maxLength: 100 }, { freeText: true }),
     patientId: reference('subject', 'Patient', { createOnly: true }),
     practitionerId: reference('author', 'Practitioner', { list: true }),
     title: element('title', text(500)),
@@ -242,7 +193,7 @@ export const documents: SimplifiedResource = {
     confidentiality: element('confidentiality', { type: 'string', enum: ['N', 'R', 'V'] }),
     attester,
     custodianId: reference('custodian', 'Organization'),
-    relatesTo,
+    relatesTo: relatesTo('targetReference', 'Composition'),
     event,
   },
   // Composition.date is required: create dates the document today unless told otherwise.

@@ -1,5 +1,5 @@
 import { invalidIssue, validationError } from '../../errors.js';
-import { conceptText, conceptTextField, DATE_TIME_SCHEMA, element, known, pickDefined, reference, replaceFirst, setOrDelete, text } from '../fields.js';
+import { conceptText, conceptTextField, DATE_TIME_SCHEMA, element, known, pickDefined, reference, replaceFirst, setOrDelete, text, objectList } from '../fields.js';
 import { dateRangeFilters, type FhirObject, type FieldMapping, type Json, type JsonSchema, type SimplifiedResource } from '../simplified-resource.js';
 
 /** /v1/encounters ↔ FHIR Encounter (contract §3.4). */
@@ -63,16 +63,7 @@ const practitionerId: FieldMapping = {
 
 /** The other practitioners taking part: every non-primary participant whose individual is a Practitioner. Replaced whole. */
 const participants: FieldMapping = {
-  schema: {
-    type: 'array',
-    maxItems: 50,
-    items: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['practitionerId'],
-      properties: { practitionerId: { type: 'string', format: 'reference-id' }, role: text(100) },
-    },
-  },
+  schema: objectList(50, ['practitionerId'], { practitionerId: { type: 'string', format: 'reference-id' }, role: text(100) }),
   write: (resource, value) => {
     const owned = (participant: FhirObject) => !isPrimary(participant) && practitionerOf(participant) !== undefined;
     const kept = ((resource.participant ?? []) as FhirObject[]).filter((participant) => !owned(participant));
@@ -148,16 +139,7 @@ const location: FieldMapping = {
 };
 
 const diagnosis: FieldMapping = {
-  schema: {
-    type: 'array',
-    maxItems: 20,
-    items: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['condition'],
-      properties: { condition: text(500), use: text(50), rank: { type: 'integer', minimum: 1 } },
-    },
-  },
+  schema: objectList(20, ['condition'], { condition: text(500), use: text(50), rank: { type: 'integer', minimum: 1 } }),
   write: (resource, value) =>
     setOrDelete(resource, 'diagnosis', (value as FhirObject[] | undefined)?.map((item) => pickDefined({
       condition: { display: item.condition },

@@ -1,57 +1,8 @@
 import { invalidIssue, validationError, type Issue } from '../../errors.js';
-import { DATE_TIME_SCHEMA, element, known, pickDefined, reference, setOrDelete, text } from '../fields.js';
+import { CODING_SCHEMA, DATE_TIME_SCHEMA, element, known, pickDefined, reference, setOrDelete, text, typedReference, typedReferences } from '../fields.js';
 import { dateRangeFilters, type FhirObject, type FieldMapping, type Json, type JsonSchema, type SimplifiedResource } from '../simplified-resource.js';
 
 /** /v1/intakes ↔ FHIR QuestionnaireResponse (contract §3.9). */
-
-// ---------------------------------------------------------------------------------------------
-// References to one of several types (candidates for fields.ts: assessments uses them too)
-
-export interface TypedIds {
-  schema: JsonSchema;
-  toFhir(id: string): FhirObject;
-  /** The id, or undefined when the reference is not a relative reference to one of the types. */
-  fromFhir(ref: FhirObject | undefined): string | undefined;
-}
-
-/**
- * Ids of a Reference(A | B | …): a bare id is of the first (default) type, `Type/id` names any
- * of the types. Canonical output: the bare id for the default type, `Type/id` for the others.
- */
-export function typedIds(types: string[]): TypedIds {
-  const [defaultType] = types;
-  return {
-    schema: { type: 'string', pattern: `^((${types.join('|')})/)?[A-Za-z0-9\\-_.]{1,128}$` },
-    toFhir: (id) => ({ reference: id.includes('/') ? id : `${defaultType}/${id}` }),
-    fromFhir: (ref) => {
-      const [type, id, ...rest] = String(ref?.reference ?? '').split('/');
-      if (rest.length > 0 || !id || !types.includes(type)) return undefined;
-      return type === defaultType ? id : `${type}/${id}`;
-    },
-  };
-}
-
-export function typedReference(name: string, types: string[]): FieldMapping {
-  const ids = typedIds(types);
-  return {
-    schema: ids.schema,
-    write: (resource, value) => setOrDelete(resource, name, value === undefined ? undefined : ids.toFhir(String(value))),
-    read: (resource) => ids.fromFhir(resource[name]),
-  };
-}
-
-/** A list of typed ids; references to other types (or contained ones) are not shown and are dropped by a write. */
-export function typedReferences(name: string, types: string[], maxItems: number): FieldMapping {
-  const ids = typedIds(types);
-  return {
-    schema: { type: 'array', maxItems, items: ids.schema },
-    write: (resource, value) => setOrDelete(resource, name, (value as string[] | undefined)?.map(ids.toFhir)),
-    read: (resource) => {
-      const values = ((resource[name] ?? []) as FhirObject[]).map(ids.fromFhir).filter((id): id is string => id !== undefined);
-      return values.length ? values : undefined;
-    },
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // items: the recursive questionnaire answers
@@ -74,13 +25,7 @@ const ANSWER_VALUES: Record<string, JsonSchema> = {
   valueDate: { type: 'string', format: 'date' },
   valueDateTime: DATE_TIME_SCHEMA,
   valueTime: { type: 'string', pattern: '^([01]\\d|2[0-3]):[0-5]\\d:([0-5]\\d|60)(\\.\\d{1,9})?$' },
-  valueCoding: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['code'],
-    // A FHIR code has no leading, trailing or double whitespace.
-    properties: { system: { type: 'string', format: 'uri', maxLength: 500 }, code: text(200, { pattern: '^\\S+( \\S+)*$' }), display: text(500) },
-  },
+  valueCoding: CODING_SCHEMA,
   valueQuantity: { type: 'object', additionalProperties: false, required: ['value'], properties: { value: { type: 'number' }, unit: text(100) } },
   valueUri: { type: 'string', format: 'uri', maxLength: 2048 },
 };

@@ -1,5 +1,5 @@
 import {
-  CODEABLE_CONCEPT_SCHEMA, codeableConcept, conceptFromFhir, conceptTextField, conceptToFhir, DATE_TIME_SCHEMA, element, pickDefined, setOrDelete, text,
+  CODEABLE_CONCEPT_SCHEMA, codeableConcept, conceptFromFhir, conceptTextField, conceptToFhir, DATE_TIME_SCHEMA, element, pickDefined, setOrDelete, text, objectList,
 } from '../fields.js';
 import type { FhirObject, FieldMapping, Json, JsonSchema, SimplifiedResource } from '../simplified-resource.js';
 
@@ -56,16 +56,7 @@ const amount: FieldMapping = {
 };
 
 const ingredient: FieldMapping = {
-  schema: {
-    type: 'array',
-    maxItems: 50,
-    items: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['item'],
-      properties: { item: CODEABLE_CONCEPT_SCHEMA, isActive: { type: 'boolean' }, strength: RATIO_SCHEMA },
-    },
-  },
+  schema: objectList(50, ['item'], { item: CODEABLE_CONCEPT_SCHEMA, isActive: { type: 'boolean' }, strength: RATIO_SCHEMA }),
   write: (resource, value) =>
     setOrDelete(resource, 'ingredient', (value as FhirObject[] | undefined)?.map((item) => pickDefined({
       itemCodeableConcept: conceptToFhir(item.item),

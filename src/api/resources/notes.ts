@@ -1,9 +1,8 @@
-import { concepts, conceptText, element, known, PERIOD_SCHEMA, pickDefined, reference, setOrDelete, text } from '../fields.js';
+import { relatesTo, slugType, concepts, conceptText, element, known, PERIOD_SCHEMA, pickDefined, reference, setOrDelete, text } from '../fields.js';
 import { dateRangeFilters, type FhirObject, type FieldMapping, type Json, type SimplifiedResource } from '../simplified-resource.js';
 
 /** /v1/notes ↔ FHIR DocumentReference (contract §3.12). */
 
-const LOINC = 'http://loinc.org';
 /** The note-type slug, kept as a second coding of `type` so the `type` filter is a plain token search. */
 export const NOTE_TYPE_SYSTEM = 'https://clinikapi.com/fhir/CodeSystem/note-type';
 const NOTE_TYPES: Record<string, { code: string; display: string }> = {
@@ -16,22 +15,6 @@ const NOTE_TYPES: Record<string, { code: string; display: string }> = {
   'referral-note': { code: '57133-1', display: 'Referral note' },
   'transfer-summary': { code: '18761-7', display: 'Transfer summary note' },
   other: { code: '34109-9', display: 'Note' },
-};
-
-const type: FieldMapping = {
-  schema: { type: 'string', enum: Object.keys(NOTE_TYPES) },
-  write: (resource, value) => {
-    if (value === undefined) return setOrDelete(resource, 'type', undefined);
-    const loinc = known(NOTE_TYPES, String(value));
-    resource.type = { coding: [{ system: LOINC, ...loinc }, { system: NOTE_TYPE_SYSTEM, code: value }] };
-  },
-  read: (resource) => {
-    const codings: FhirObject[] = resource.type?.coding ?? [];
-    const slug = codings.find((coding) => coding.system === NOTE_TYPE_SYSTEM)?.code;
-    if (slug) return slug;
-    const loinc = codings.find((coding) => coding.system === LOINC)?.code;
-    return Object.entries(NOTE_TYPES).find(([, known]) => known.code === loinc)?.[0];
-  },
 };
 
 /** `content[0].attachment`, created on demand (content is 1..* in R4). */
@@ -139,27 +122,6 @@ const servicePeriod = inContext({
   },
 });
 
-const relatesTo: FieldMapping = {
-  schema: {
-    type: 'array',
-    maxItems: 20,
-    items: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['code', 'targetId'],
-      properties: { code: { type: 'string', enum: ['replaces', 'transforms', 'signs', 'appends'] }, targetId: { type: 'string', format: 'reference-id' } },
-    },
-  },
-  write: (resource, value) =>
-    setOrDelete(resource, 'relatesTo', (value as FhirObject[] | undefined)?.map((item) => ({ code: item.code, target: { reference: `DocumentReference/${String(item.targetId)}` } }))),
-  read: (resource) => {
-    const items = (resource.relatesTo as FhirObject[] | undefined)
-      ?.filter((item) => typeof item.target?.reference === 'string' && item.target.reference.startsWith('DocumentReference/'))
-      .map((item) => pickDefined({ code: item.code, targetId: item.target.reference.slice('DocumentReference/'.length) }) as Json);
-    return items?.length ? items : undefined;
-  },
-};
-
 export const notes: SimplifiedResource = {
   path: 'notes',
   fhirType: 'DocumentReference',
@@ -171,11 +133,11 @@ export const notes: SimplifiedResource = {
     contentType,
     authorId: reference('author', 'Practitioner', { list: true }),
     encounterId,
-    type,
+    type: slugType(NOTE_TYPE_SYSTEM, NOTE_TYPES, { type: 'string', enum: Object.keys(NOTE_TYPES) }),
     docStatus: element('docStatus', { type: 'string', enum: ['preliminary', 'final', 'amended'] }),
     category: textConcept(self, 'category', 100, true),
     date,
-    relatesTo,
+    relatesTo: relatesTo('target', 'DocumentReference'),
     securityLabel: concepts('securityLabel', 20),
     authenticatorId: reference('authenticator', 'Practitioner'),
     custodianId: reference('custodian', 'Organization'),

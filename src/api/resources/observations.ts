@@ -1,6 +1,6 @@
 import { invalidIssue, validationError } from '../../errors.js';
 import {
-  annotationText, CODEABLE_CONCEPT_SCHEMA, codeableConcept, conceptFromFhir, conceptTextField, conceptToFhir, DATE_TIME_SCHEMA, element, known, pickDefined, reference, replaceFirst, setOrDelete, text,
+  annotationText, CODE_SCHEMA, CODEABLE_CONCEPT_SCHEMA, codeableConcept, conceptFromFhir, conceptTextField, conceptToFhir, DATE_TIME_SCHEMA, element, known, pickDefined, reference, replaceFirst, setOrDelete, text, objectList,
 } from '../fields.js';
 import { dateRangeFilters, type FhirObject, type FieldMapping, type Json, type JsonSchema, type SimplifiedResource } from '../simplified-resource.js';
 
@@ -33,7 +33,7 @@ const QUANTITY_SCHEMA: JsonSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['value'],
-  properties: { value: { type: 'number' }, unit: text(100), system: { type: 'string', format: 'uri', maxLength: 500 }, code: text(100, { pattern: '^\\S+( \\S+)*$' }) },
+  properties: { value: { type: 'number' }, unit: text(100), system: { type: 'string', format: 'uri', maxLength: 500 }, code: { ...CODE_SCHEMA, maxLength: 100 } },
 };
 const SIMPLE_QUANTITY_SCHEMA: JsonSchema = {
   type: 'object',
@@ -81,16 +81,7 @@ function valueField(element: 'valueQuantity' | 'valueString' | 'valueCodeableCon
 }
 
 const component: FieldMapping = {
-  schema: {
-    type: 'array',
-    maxItems: 20,
-    items: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['code'],
-      properties: { code: CODEABLE_CONCEPT_SCHEMA, valueQuantity: QUANTITY_SCHEMA, valueString: text(2000) },
-    },
-  },
+  schema: objectList(20, ['code'], { code: CODEABLE_CONCEPT_SCHEMA, valueQuantity: QUANTITY_SCHEMA, valueString: text(2000) }),
   write: (resource, value) => {
     const items = value as FhirObject[] | undefined;
     const both = items?.findIndex((item) => item.valueQuantity !== undefined && item.valueString !== undefined) ?? -1;

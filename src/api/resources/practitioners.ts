@@ -1,6 +1,6 @@
 import { PRACTITIONER_SPECIALTY_URL } from '../../fhir/definitions/custom-search-parameters.js';
 import {
-  contactPoint, element, familyName, firstAddress, fullName, givenName, languageFromFhir, languageToFhir, photo, pickDefined, primaryName, setOrDelete, text,
+  contactPoint, element, familyName, firstAddress, fullName, givenName, languageFromFhir, languageToFhir, photo, pickDefined, primaryName, setOrDelete, text, objectList,
 } from '../fields.js';
 import type { FhirObject, FieldMapping, Json, SimplifiedResource } from '../simplified-resource.js';
 
@@ -45,16 +45,7 @@ const specialty: FieldMapping = {
 };
 
 const qualifications: FieldMapping = {
-  schema: {
-    type: 'array',
-    maxItems: 20,
-    items: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['name'],
-      properties: { name: text(200), issuer: text(200), period: PERIOD_SCHEMA, identifier: text(100) },
-    },
-  },
+  schema: objectList(20, ['name'], { name: text(200), issuer: text(200), period: PERIOD_SCHEMA, identifier: text(100) }),
   write: (resource, value) =>
     setOrDelete(resource, 'qualification', (value as FhirObject[] | undefined)?.map((item) => pickDefined({
       identifier: item.identifier ? [{ value: item.identifier }] : undefined,

@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { ApiError } from '../errors.js';
+import { ApiError, invalidIssue, validationError } from '../errors.js';
 import type { FhirRepository, RequestContext, ResourceVersion } from '../fhir/repository.js';
 import type { FhirSearch, SearchPage } from '../fhir/search/service.js';
 import { isFhirId } from '../ids.js';
@@ -93,6 +93,10 @@ export class SimplifiedService {
 
 /** Writes each given field into the FHIR resource, then lets the resource finish the whole. */
 function writeFields(definition: SimplifiedResource, fhir: FhirObject, input: Record<string, Json>): void {
+  for (const group of definition.exclusive ?? []) {
+    const [first, second] = Object.keys(input).filter((name) => group.includes(name));
+    if (second) throw validationError([invalidIssue(second, `Only one of ${group.join(', ')} may be given (${first} is too)`)]);
+  }
   for (const [name, value] of Object.entries(input)) definition.fields[name].write(fhir, value);
   definition.finish?.(fhir, new Set(Object.keys(input)));
 }

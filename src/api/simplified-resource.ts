@@ -52,6 +52,11 @@ export interface SimplifiedResource {
   /** Elements a new resource starts with, before the fields are written. */
   initial?(): FhirObject;
   /**
+   * Groups of fields one request may give at most one of: the fields that share a FHIR choice
+   * element such as value[x]. Writing any of them replaces the element.
+   */
+  exclusive?: string[][];
+  /**
    * Runs after the fields of a create or PATCH are written, with the names of those fields:
    * derives elements that depend on several fields and checks rules that span them (throws
    * VALIDATION_ERROR). A single field's write sees only its own value.

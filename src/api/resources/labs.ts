@@ -51,20 +51,12 @@ function practitionerOrName(name: string): FieldMapping {
   };
 }
 
-/**
- * effective[x] is a choice: writing one of the two fields removes the other; giving both in one
- * request is a 422.
- */
-const effectiveWritten = new WeakMap<FhirObject, string>();
-
+/** effective[x] is a choice: writing one of the two fields removes the other (`exclusive` refuses both in one request). */
 function effectiveField(element: 'effectiveDateTime' | 'effectivePeriod', schema: JsonSchema, toFhir: (value: Json) => unknown, fromFhir: (resource: FhirObject) => Json | undefined): FieldMapping {
   return {
     schema,
     write: (resource, value) => {
       if (value === undefined) return setOrDelete(resource, element, undefined);
-      const earlier = effectiveWritten.get(resource);
-      if (earlier && earlier !== element) throw validationError([invalidIssue(element, `Only one of effectiveDateTime, effectivePeriod may be given (${earlier} is too)`)]);
-      effectiveWritten.set(resource, element);
       delete resource.effectiveDateTime;
       delete resource.effectivePeriod;
       resource[element] = toFhir(value);
@@ -137,6 +129,7 @@ export const labs: SimplifiedResource = {
     basedOn: references('basedOn', 'ServiceRequest', 50),
     media,
   },
+  exclusive: [['effectiveDateTime', 'effectivePeriod']],
   filters: {
     patientId: { param: 'subject', valuePrefix: 'Patient/' },
     status: { param: 'status' },

@@ -57,21 +57,14 @@ const choiceKeys = (object: FhirObject, prefix: string): string[] =>
   Object.keys(object).filter((key) => key.startsWith(prefix) && key.length > prefix.length && /[A-Z]/.test(key[prefix.length]));
 
 /**
- * `value[x]` is a choice: the three simplified value fields share it. Writing one replaces
- * whatever value[x] (and dataAbsentReason, obs-6) the resource had; giving two in one request is a 422.
+ * `value[x]` is a choice: the three simplified value fields share it (`exclusive`). Writing one
+ * replaces whatever value[x] (and dataAbsentReason, obs-6) the resource had.
  */
-const valueFieldsWritten = new WeakMap<FhirObject, string>();
-
 function valueField(element: 'valueQuantity' | 'valueString' | 'valueCodeableConcept', schema: JsonSchema, toFhir: (value: Json) => unknown, fromFhir: (resource: FhirObject) => Json | undefined): FieldMapping {
   return {
     schema,
     write: (resource, value) => {
       if (value === undefined) return setOrDelete(resource, element, undefined);
-      const earlier = valueFieldsWritten.get(resource);
-      if (earlier && earlier !== element) {
-        throw validationError([invalidIssue(element, `Only one of valueQuantity, valueString, valueCodeableConcept may be given (${earlier} is too)`)]);
-      }
-      valueFieldsWritten.set(resource, element);
       for (const key of choiceKeys(resource, 'value')) delete resource[key];
       delete resource.dataAbsentReason;
       resource[element] = toFhir(value);
@@ -187,6 +180,7 @@ export const observations: SimplifiedResource = {
     deviceId: reference('device', 'Device'),
     note: annotationText('note', 2000),
   },
+  exclusive: [['valueQuantity', 'valueString', 'valueCodeableConcept']],
   filters: {
     patientId: { param: 'subject', valuePrefix: 'Patient/' },
     encounterId: { param: 'encounter', valuePrefix: 'Encounter/' },

@@ -15,7 +15,7 @@ export interface LoadSpec {
   seconds: number;
 }
 
-export interface LoadResult { requests: number; perSecond: number; p50: number; p99: number; errors: number }
+export interface LoadResult { requests: number; perSecond: number; p50: number; p95: number; p99: number; errors: number }
 
 async function run(spec: LoadSpec): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: spec.connections });
@@ -49,7 +49,7 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { requests: latencies.length, perSecond: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), errors };
+  return { requests: latencies.length, perSecond: latencies.length / elapsed, p50: at(0.5), p95: at(0.95), p99: at(0.99), errors };
 }
 
 // Run as `node --import tsx bench/load.ts '<spec json>'`: prints the result as JSON.

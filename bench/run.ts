@@ -7,22 +7,15 @@
  * It runs on the PostgreSQL at BENCH_DATABASE_URL or TEST_DATABASE_URL when set, and always on
  * the embedded PostgreSQL, then prints a table and writes docs/benchmarks.md.
  */
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import Fastify from 'fastify';
 import pg from 'pg';
-import { buildApp } from '../src/app.js';
-import { KeyCache } from '../src/auth/key-cache.js';
 import { TenantService } from '../src/auth/tenants.js';
 import { loadDefinitions } from '../src/fhir/definitions/index.js';
 import { uuidv7 } from '../src/ids.js';
-import { Database } from '../src/store/database.js';
-import { startEmbeddedPostgres } from '../src/store/embedded.js';
-import { migrate } from '../src/store/migrate.js';
-import { runOnServer, withDatabase } from '../src/store/server-admin.js';
+import { fmt, load as loadWith, machineLine, median, onEachTarget, startBenchApp, withBenchDatabase } from './harness.js';
 import type { LoadResult, LoadSpec } from './load.js';
+import { SEARCH_SECTION, searchBenchmark } from './search.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 8;
@@ -38,32 +31,13 @@ const PATIENT = { firstName: 'Jane', lastName: 'Doe', email: 'jane@example.com',
 interface Row { scenario: string; baseline: string; results: LoadResult[]; baselineResults: LoadResult[] }
 interface TargetReport { name: string; version: string; rows: Row[] }
 
-function load(spec: Omit<LoadSpec, 'connections' | 'seconds'>): Promise<LoadResult> {
-  const full: LoadSpec = { ...spec, connections: CONNECTIONS, seconds: SECONDS };
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', new URL('./load.ts', import.meta.url).pathname, JSON.stringify(full)], { maxBuffer: 1 << 20 }, (error, stdout) => {
-      if (error) reject(error);
-      else resolve(JSON.parse(stdout) as LoadResult);
-    });
-  });
-}
+const load = (spec: Omit<LoadSpec, 'connections' | 'seconds'>): Promise<LoadResult> => loadWith({ ...spec, connections: CONNECTIONS, seconds: SECONDS });
 
-async function benchTarget(name: string, serverUrl: string): Promise<TargetReport> {
-  const database = `clinik_bench_${process.pid}`;
-  const adminUrl = withDatabase(serverUrl, 'postgres');
-  await runOnServer(adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  await runOnServer(adminUrl, `CREATE DATABASE ${database}`);
-  const connectionString = withDatabase(serverUrl, database);
-  const db = new Database({ connectionString, max: 10 });
+const benchTarget = (name: string, serverUrl: string): Promise<TargetReport> => withBenchDatabase(serverUrl, async (db, connectionString) => {
   const baselinePool = new pg.Pool({ connectionString, max: 10 });
   try {
-    await migrate(db);
-    const keyCache = new KeyCache(db, connectionString);
-    await keyCache.listen();
+    const { app, keyCache, port: appPort, close } = await startBenchApp(db, connectionString);
     const tenant = await new TenantService(db, keyCache).createTenant({ name: 'bench', plan: 'enterprise', rateLimitPerMinute: null });
-    const app = buildApp({ db, keyCache, adminKey: 'bench-admin', publicUrl: 'http://127.0.0.1', logLevel: 'warn' });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const appPort = (app.server.address() as { port: number }).port;
     const headers = { 'x-api-key': tenant.keys.test, 'content-type': 'application/json' };
 
     // Preload patients through the API, so reads hit a realistically sized table.
@@ -138,19 +112,12 @@ async function benchTarget(name: string, serverUrl: string): Promise<TargetRepor
 
     const version = (await db.pool.query('SHOW server_version')).rows[0].server_version as string;
     await baseline.close();
-    await app.close();
-    await keyCache.close();
+    await close();
     return { name, version, rows };
   } finally {
     await baselinePool.end();
-    await db.close();
-    await runOnServer(adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
   }
-}
-
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+});
 
 function table(report: TargetReport): string {
   const lines = [
@@ -174,21 +141,8 @@ function table(report: TargetReport): string {
 
 async function main(): Promise<void> {
   loadDefinitions();
-  const reports: TargetReport[] = [];
-  const external = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
-  if (external) reports.push(await benchTarget('Server PostgreSQL', external));
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'clinikapi-bench-'));
-  // mkdtemp makes the folder 0700; run as root, PostgreSQL runs as 'postgres' and must enter it.
-  await chmod(dataDir, 0o755);
-  const embedded = await startEmbeddedPostgres(dataDir);
-  try {
-    reports.push(await benchTarget('Embedded PostgreSQL', embedded.connectionString));
-  } finally {
-    await embedded.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  }
-
-  const cpus = os.cpus();
+  if (process.argv.includes('--search')) return searchBenchmark(process.argv.slice(2));
+  const reports = await onEachTarget(benchTarget);
   const markdown = [
     '# Benchmarks',
     '',
@@ -196,7 +150,7 @@ async function main(): Promise<void> {
     'database, because absolute numbers on these shared machines swing by 25% or more between runs.',
     '',
     `- Date: ${new Date().toISOString()}`,
-    `- Machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}`,
+    `- Machine: ${machineLine()}`,
     `- Node ${process.version}; load generator in a separate process, ${CONNECTIONS} keep-alive connections, ${ROUNDS} rounds of ${SECONDS} s per scenario after a warm-up; req/s and latencies are medians of the rounds`,
     `- Data: ${PRELOADED} patients and ${PRELOADED} observations created through the API before measuring (reads cycle through all of them); creates add more`,
     '',
@@ -205,7 +159,11 @@ async function main(): Promise<void> {
     ...reports.flatMap((report) => [table(report), '']),
   ].join('\n');
   console.log(markdown);
-  await writeFile(new URL('../docs/benchmarks.md', import.meta.url), `${markdown}\n`);
+  // The search benchmark's section (npm run bench -- --search) is kept: it is regenerated on its own.
+  const file = new URL('../docs/benchmarks.md', import.meta.url);
+  const previous = await readFile(file, 'utf8').catch(() => '');
+  const searchSection = previous.indexOf(SEARCH_SECTION);
+  await writeFile(file, `${markdown}\n${searchSection >= 0 ? `\n${previous.slice(searchSection)}` : ''}`);
 }
 
 await main();

@@ -1,7 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { ApiError, invalidIssue, validationError } from '../errors.js';
 import type { FhirRepository, RequestContext, ResourceVersion } from '../fhir/repository.js';
-import type { FhirSearch, SearchPage } from '../fhir/search/service.js';
+import { DEFAULT_COUNT, MAX_COUNT, type FhirSearch, type SearchPage } from '../fhir/search/service.js';
 import { isFhirId } from '../ids.js';
 import type { CompiledResource, FhirObject, Json, SimplifiedResource } from './simplified-resource.js';
 
@@ -14,8 +14,6 @@ export interface ListResult {
   hasMore: boolean;
 }
 
-const DEFAULT_COUNT = 20;
-const MAX_COUNT = 100;
 /** Include values: Type, Type:param (as the SDK validates them) or the FHIR Type:param:Target. */
 const INCLUDE_VALUE = /^[A-Za-z]+(?::[A-Za-z-]+(?::[A-Za-z]+)?)?$/;
 

@@ -2,12 +2,15 @@ import type { Resource } from '@medplum/fhirtypes';
 import { ApiError, invalidIssue, validationError, type Issue } from '../errors.js';
 import { uuidv7 } from '../ids.js';
 import type { Database, Tx } from '../store/database.js';
+import { readResourcesForUpdate, writeVersions } from '../store/batch-write.js';
 import { emptyIndexRows } from '../store/index-rows.js';
-import { eraseResource, readResource, writeVersion, type StoredResource } from '../store/resources.js';
+import { eraseResource, readResource, writeVersion, type StoredResource, type VersionToWrite } from '../store/resources.js';
 import { indexResource, INDEX_VERSION } from './indexing/index.js';
 import { validateResource } from './validate.js';
 
-export const TENANT_TAG_SYSTEM = 'https://clinikapi.com/tenant';
+import { TENANT_TAG_SYSTEM } from './tenant-tag.js';
+
+export { TENANT_TAG_SYSTEM };
 
 /** Who writes: the partition, the tenant tag code, and what the history records about the request. */
 export interface RequestContext {
@@ -30,6 +33,30 @@ export interface ResourceVersion {
 export interface WriteOptions {
   /** The version the client last saw (If-Match); a different stored version answers 409. */
   ifMatch?: number;
+}
+
+/**
+ * One write of a batch. A `create` id is assigned by the caller (fresh, so that references to
+ * the new resource can be written before it is stored); `update` creates or replaces by id.
+ */
+export type BatchWrite =
+  | { method: 'create'; resource: Resource; id: string }
+  | { method: 'update'; resource: Resource; id: string; ifMatch?: number }
+  | { method: 'delete'; resourceType: string; id: string; ifMatch?: number };
+
+/** What a batch wrote for one entry; `content` is null for a delete. */
+export interface BatchWritten {
+  resourceType: string;
+  id: string;
+  versionId: number;
+  lastUpdated: string;
+  content: string | null;
+  outcome: 'created' | 'updated' | 'deleted';
+}
+
+export interface BatchOptions {
+  /** How errors name the offending write, e.g. `Bundle.entry[3]`; default `[index]`. */
+  label?: (index: number) => string;
 }
 
 /** Writes retried after losing a compare-and-swap race before giving up with 409. */
@@ -96,15 +123,45 @@ export class FhirRepository {
         const stored = await readResource(tx, ctx.partitionId, resourceType, id);
         if (!stored || stored.deleted) throw new ApiError('NOT_FOUND', 'Resource not found');
         checkIfMatch(stored, options);
-        const createdAt = await writeVersion(tx, ctx.partitionId, {
-          resourceType, id, versionId: stored.versionId + 1, lastUpdated: new Date().toISOString(), deleted: true, content: null,
-          indexVersion: INDEX_VERSION, index: emptyIndexRows(), operation: 'delete', keyId: ctx.keyId, requestId: ctx.requestId, fresh: false,
-        });
+        const createdAt = await writeVersion(tx, ctx.partitionId, tombstone(ctx, resourceType, id, stored, new Date().toISOString()));
         return createdAt !== undefined;
       });
       if (done) return;
     }
     throw new ApiError('CONFLICT', 'The resource was changed concurrently; retry the request');
+  }
+
+  /**
+   * Writes many resources in one transaction with a fixed number of statements: all or nothing.
+   * Each write is validated, stamped and indexed exactly as a single write is; an error names the
+   * write through `options.label`. History sequence numbers are allocated once for the batch.
+   */
+  async writeBatch(ctx: RequestContext, writes: BatchWrite[], options: BatchOptions = {}): Promise<BatchWritten[]> {
+    const label = options.label ?? ((index: number) => `[${index}]`);
+    const keys = writes.map(keyOf);
+    const firstIndex = new Map<string, number>();
+    keys.forEach((key, index) => {
+      const first = firstIndex.get(key);
+      if (first !== undefined) throw new ApiError('INVALID_REQUEST', `${label(index)} writes the same resource as ${label(first)}`);
+      firstIndex.set(key, index);
+    });
+    return this.db.transaction(async (tx) => {
+      const existing = await readResourcesForUpdate(tx, ctx.partitionId, writes.filter((write) => write.method !== 'create').map((write) => ({ resourceType: typeOf(write), id: write.id })));
+      const stored = new Map(existing.map((row) => [`${row.resourceType}/${row.id}`, row]));
+      const lastUpdated = new Date().toISOString();
+      const planned = writes.map((write, index) => {
+        try {
+          return planBatchWrite(ctx, write, stored.get(keys[index]), lastUpdated);
+        } catch (error) {
+          throw located(error, label(index));
+        }
+      });
+      const written = await writeVersions(tx, ctx.partitionId, planned.map((plan) => plan.version));
+      if (!written) throw new ApiError('CONFLICT', 'A resource of the batch was changed concurrently; retry the request');
+      return planned.map(({ version, outcome }) => ({
+        resourceType: version.resourceType, id: version.id, versionId: version.versionId, lastUpdated: version.lastUpdated, content: version.content, outcome,
+      }));
+    });
   }
 
   /** Permanently removes a resource and its whole history (legal erasure). */
@@ -114,21 +171,59 @@ export class FhirRepository {
 
   /** Validates, stamps and indexes `resource` as the version after `stored`, then writes it. */
   private async writeNext(tx: Tx, ctx: RequestContext, resource: Resource, id: string, stored: StoredResource | undefined, operation: 'create' | 'update'): Promise<ResourceVersion | undefined> {
-    const versionId = (stored?.versionId ?? 0) + 1;
-    const lastUpdated = new Date().toISOString();
-    const prepared = stamp(resource, id, versionId, lastUpdated, ctx.tenantId);
-    const issues = validateResource(prepared);
-    if (issues.length > 0) {
-      throw validationError(issues.map((issue): Issue => ({ severity: 'error', code: 'invalid', diagnostics: `${issue.path}: ${issue.message}`, expression: [issue.path] })));
-    }
-    const content = JSON.stringify(prepared);
-    const createdAt = await writeVersion(tx, ctx.partitionId, {
-      resourceType: prepared.resourceType, id, versionId, lastUpdated, deleted: false, content,
-      indexVersion: INDEX_VERSION, index: indexResource(prepared), operation, keyId: ctx.keyId, requestId: ctx.requestId,
-      fresh: !stored || stored.deleted,
-    });
-    return createdAt === undefined ? undefined : { resourceType: prepared.resourceType, id, versionId, createdAt, lastUpdated, content };
+    const version = nextVersion(ctx, resource, id, stored, operation, new Date().toISOString());
+    const createdAt = await writeVersion(tx, ctx.partitionId, version);
+    const { resourceType, versionId, lastUpdated } = version;
+    return createdAt === undefined ? undefined : { resourceType, id, versionId, createdAt, lastUpdated, content: version.content! };
   }
+}
+
+/** Validates, stamps and indexes `resource` as the version after `stored`: what the store writes. */
+function nextVersion(ctx: RequestContext, resource: Resource, id: string, stored: StoredResource | undefined, operation: 'create' | 'update', lastUpdated: string): VersionToWrite {
+  const versionId = (stored?.versionId ?? 0) + 1;
+  const prepared = stamp(resource, id, versionId, lastUpdated, ctx.tenantId);
+  const issues = validateResource(prepared);
+  if (issues.length > 0) {
+    throw validationError(issues.map((issue): Issue => ({ severity: 'error', code: 'invalid', diagnostics: `${issue.path}: ${issue.message}`, expression: [issue.path] })));
+  }
+  return {
+    resourceType: prepared.resourceType, id, versionId, lastUpdated, deleted: false, content: JSON.stringify(prepared),
+    indexVersion: INDEX_VERSION, index: indexResource(prepared), operation, keyId: ctx.keyId, requestId: ctx.requestId,
+    fresh: !stored || stored.deleted,
+  };
+}
+
+function tombstone(ctx: RequestContext, resourceType: string, id: string, stored: StoredResource, lastUpdated: string): VersionToWrite {
+  return {
+    resourceType, id, versionId: stored.versionId + 1, lastUpdated, deleted: true, content: null,
+    indexVersion: INDEX_VERSION, index: emptyIndexRows(), operation: 'delete', keyId: ctx.keyId, requestId: ctx.requestId, fresh: false,
+  };
+}
+
+function typeOf(write: BatchWrite): string {
+  return write.method === 'delete' ? write.resourceType : write.resource.resourceType;
+}
+
+function keyOf(write: BatchWrite): string {
+  return `${typeOf(write)}/${write.id}`;
+}
+
+function planBatchWrite(ctx: RequestContext, write: BatchWrite, stored: StoredResource | undefined, lastUpdated: string): { version: VersionToWrite; outcome: BatchWritten['outcome'] } {
+  if (write.method === 'delete') {
+    if (!stored || stored.deleted) throw new ApiError('NOT_FOUND', 'Resource not found');
+    checkIfMatch(stored, write);
+    return { version: tombstone(ctx, write.resourceType, write.id, stored, lastUpdated), outcome: 'deleted' };
+  }
+  if (write.method === 'update') checkIfMatch(stored, write);
+  const created = !stored || stored.deleted;
+  return { version: nextVersion(ctx, write.resource, write.id, stored, created ? 'create' : 'update', lastUpdated), outcome: created ? 'created' : 'updated' };
+}
+
+/** The same error, naming the batch entry it came from. */
+function located(error: unknown, label: string): unknown {
+  if (!(error instanceof ApiError)) return error;
+  const issues = error.issues.map((issue): Issue => ({ ...issue, diagnostics: `${label}: ${issue.diagnostics}`, expression: issue.expression?.map((path) => `${label}.${path}`) }));
+  return new ApiError(error.code, `${label}: ${error.message}`, issues, error.headers);
 }
 
 function current(stored: StoredResource | undefined): ResourceVersion {

@@ -182,9 +182,12 @@ const UNITS: ReadonlyMap<string, Conversion> = new Map<string, Conversion>([
   ['K', unit('K', '1')],
   ['Cel', unit('K', '1', { offset: dec('273.15') })],
   ['[degF]', unit('K', '5', { offset: dec('459.67'), denominator: dec('9') })],
+  // amount of substance → mol (mmol/L, umol/L… are compound units, see conversionOf)
+  ['mol', unit('mol', '1')],
+  ['mmol', unit('mol', '0.001')],
+  ['umol', unit('mol', '0.000001')],
+  ['nmol', unit('mol', '0.000000001')],
   // units that are already canonical
-  ['mmol/L', unit('mmol/L', '1')],
-  ['mg/dL', unit('mg/dL', '1')],
   ['%', unit('%', '1')],
   ['mm[Hg]', unit('mm[Hg]', '1')],
   ['/min', unit('/min', '1')],
@@ -196,7 +199,23 @@ const DIVISION_SCALE = 12;
 
 /** The canonical unit code for a UCUM code, or null when the table does not know it. */
 export function canonicalUnit(code: string | null | undefined): string | null {
-  return (code && UNITS.get(code)?.canonical) || null;
+  return (code && conversionOf(code)?.canonical) || null;
+}
+
+/**
+ * The table's conversion, or for a quotient `a/b` of two table units without offsets (mg/dL,
+ * mmol/L, g/L…) the quotient of theirs: mg/dL → g/L × 0.001 / 0.1, so 7200 mg/dL = 72 g/L = 7.2 g/dL.
+ */
+function conversionOf(code: string): Conversion | undefined {
+  const known = UNITS.get(code);
+  if (known) return known;
+  const slash = code.indexOf('/');
+  if (slash <= 0 || code.includes('/', slash + 1)) return undefined;
+  const top = UNITS.get(code.slice(0, slash));
+  const bottom = UNITS.get(code.slice(slash + 1));
+  if (!top || !bottom || top.offset || bottom.offset || top.denominator || bottom.denominator) return undefined;
+  const identity = top.identity === true && bottom.identity === true;
+  return { canonical: `${top.canonical}/${bottom.canonical}`, numerator: top.numerator, ...(identity ? { identity } : { denominator: bottom.numerator }) };
 }
 
 /**
@@ -211,7 +230,7 @@ export function canonicalizeQuantity(
 ): { value: string; code: string } | null {
   if (system && system !== UCUM_SYSTEM) return null;
   if (!code) return null;
-  const conversion = UNITS.get(code);
+  const conversion = conversionOf(code);
   if (!conversion) return null;
   const parsed = parseDecimal(value);
   if (!parsed) return null;

@@ -61,3 +61,29 @@ function nestingDepth(text: string): number {
   }
   return max;
 }
+
+/** Form bodies: `application/x-www-form-urlencoded`, for the routes (FHIR `_search`) that take them. */
+export const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';
+
+/**
+ * Registers the form parser on `scope` (an encapsulated plugin): the body becomes a query-string
+ * record, repeated names as arrays, as Fastify gives the URL's query.
+ */
+export function registerFormBodies(scope: FastifyInstance): void {
+  scope.addContentTypeParser(FORM_MEDIA_TYPE, { parseAs: 'buffer' }, (_request: FastifyRequest, body: Buffer, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body);
+    } catch {
+      done(new ApiError('INVALID_REQUEST', 'Request body is not valid UTF-8'), undefined);
+      return;
+    }
+    // Null prototype: `__proto__` is a name like any other here.
+    const record: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
+    for (const [key, value] of new URLSearchParams(text)) {
+      const previous = record[key];
+      record[key] = previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), value];
+    }
+    done(null, record);
+  });
+}

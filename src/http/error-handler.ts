@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { buildMeta } from './envelope.js';
 import { logRequest } from './logging.js';
-import { ApiError, ERROR_CODES, type ErrorCode } from '../errors.js';
+import { ApiError, ERROR_CODES, type ErrorCode, type Issue } from '../errors.js';
 import type { Surface } from './context.js';
 
 /** Fastify's own errors that are the client's fault, mapped to our codes. */
@@ -55,10 +55,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
   reply.headers(error.headers);
   if (surfaceOf(request) === 'fhir') {
     buildMeta(request, reply, error.status);
-    const issue = error.issues.length
-      ? error.issues
-      : [{ severity: 'error', code: ERROR_CODES[error.code].fhirIssue, diagnostics: error.message }];
-    return reply.code(error.status).type('application/fhir+json; charset=utf-8').send({ resourceType: 'OperationOutcome', issue });
+    return reply.code(error.status).type('application/fhir+json; charset=utf-8').send(operationOutcome(error));
   }
   const meta = buildMeta(request, reply, error.status);
   return reply.code(error.status).type('application/json; charset=utf-8').send({
@@ -70,6 +67,12 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
     // The official SDK reads FHIR-style `issue`; send the same array under both names.
     issue: error.issues,
   });
+}
+
+/** The error as a FHIR OperationOutcome (also the outcome of a failed batch Bundle entry). */
+export function operationOutcome(error: ApiError): { resourceType: 'OperationOutcome'; issue: Issue[] } {
+  const issue = error.issues.length ? error.issues : [{ severity: 'error' as const, code: ERROR_CODES[error.code].fhirIssue, diagnostics: error.message }];
+  return { resourceType: 'OperationOutcome', issue };
 }
 
 function surfaceOf(request: FastifyRequest): Surface {

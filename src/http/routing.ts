@@ -21,8 +21,12 @@ export function methodNotAllowed(app: FastifyInstance, url: string, allowed: HTT
 /** If-Match: W/"3" or "3" or 3 → 3. A malformed value is a bad request. */
 export function parseIfMatch(request: FastifyRequest): number | undefined {
   const header = request.headers['if-match'];
-  if (header === undefined) return undefined;
-  const match = /^(?:W\/)?"?(\d{1,9})"?$/.exec(String(header).trim());
+  return header === undefined ? undefined : parseVersionTag(String(header));
+}
+
+/** An If-Match value (header or Bundle entry.request.ifMatch) → the version number it names. */
+export function parseVersionTag(value: string): number {
+  const match = /^(?:W\/)?"?(\d{1,9})"?$/.exec(value.trim());
   if (!match) throw new ApiError('INVALID_REQUEST', 'If-Match must be a version id such as W/"3"');
   return Number(match[1]);
 }

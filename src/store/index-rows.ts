@@ -3,8 +3,18 @@
  * them; the store only knows their columns. `param` is the search parameter code, or
  * `<code>#<part>` for a part of a composite parameter, whose parts share the same `grp` (> 0).
  */
-export interface TokenRow { param: string; grp: number; system: string; code: string | null; display: string | null }
-export interface StringRow { param: string; grp: number; value: string }
+/** `typeSystem`/`typeCode`: an Identifier's type coding (for `:of-type`), null for other tokens. */
+export interface TokenRow {
+  param: string;
+  grp: number;
+  system: string;
+  code: string | null;
+  display: string | null;
+  typeSystem: string | null;
+  typeCode: string | null;
+}
+/** `value` normalised (lower case, no accents) for the default and :contains matches; `raw` as written, for :exact. */
+export interface StringRow { param: string; grp: number; value: string; raw: string }
 export interface ReferenceRow {
   param: string;
   grp: number;

@@ -34,7 +34,7 @@ export interface VersionToWrite {
   fresh: boolean;
 }
 
-const RESOURCE_COLUMNS = 'resource_type AS "resourceType", id, version_id AS "versionId", to_char(created_at, \'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"\') AS "createdAt", to_char(last_updated, \'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"\') AS "lastUpdated", deleted, content';
+export const RESOURCE_COLUMNS = 'resource_type AS "resourceType", id, version_id AS "versionId", to_char(created_at, \'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"\') AS "createdAt", to_char(last_updated, \'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"\') AS "lastUpdated", deleted, content';
 
 export async function readResource(tx: Tx, partitionId: number, resourceType: string, id: string, options: { forUpdate?: boolean } = {}): Promise<StoredResource | undefined> {
   const lock = options.forUpdate ? ' FOR UPDATE' : '';
@@ -70,14 +70,18 @@ export async function readVersion(tx: Tx, partitionId: number, resourceType: str
  * run only if the upsert matched. One round trip, atomic on its own, and safe inside a larger
  * transaction. The history counter is bumped last, so its row lock is held the shortest time.
  */
-const INDEX_TABLES = ['search_token', 'search_string', 'search_reference', 'search_uri', 'search_date', 'search_number', 'search_quantity', 'search_sort'] as const;
+export const INDEX_TABLES = ['search_token', 'search_string', 'search_reference', 'search_uri', 'search_date', 'search_number', 'search_quantity', 'search_sort'] as const;
 
-const indexInserts: Array<{ table: string; columns: string[]; types: string[]; rows: (index: IndexRows) => unknown[][] }> = [
+export const indexInserts: Array<{ table: string; columns: string[]; types: string[]; rows: (index: IndexRows) => unknown[][] }> = [
   {
-    table: 'search_token', columns: ['param', 'grp', 'system', 'code', 'display'], types: ['text', 'int2', 'text', 'text', 'text'],
-    rows: (r) => r.token.map((t) => [t.param, t.grp, t.system, t.code, t.display]),
+    table: 'search_token', columns: ['param', 'grp', 'system', 'code', 'display', 'type_system', 'type_code'],
+    types: ['text', 'int2', 'text', 'text', 'text', 'text', 'text'],
+    rows: (r) => r.token.map((t) => [t.param, t.grp, t.system, t.code, t.display, t.typeSystem, t.typeCode]),
   },
-  { table: 'search_string', columns: ['param', 'grp', 'value'], types: ['text', 'int2', 'text'], rows: (r) => r.string.map((t) => [t.param, t.grp, t.value]) },
+  {
+    table: 'search_string', columns: ['param', 'grp', 'value', 'raw'], types: ['text', 'int2', 'text', 'text'],
+    rows: (r) => r.string.map((t) => [t.param, t.grp, t.value, t.raw]),
+  },
   {
     table: 'search_reference', columns: ['param', 'grp', 'target_type', 'target_id', 'reference', 'identifier_system', 'identifier_value'],
     types: ['text', 'int2', 'text', 'text', 'text', 'text', 'text'],
@@ -102,7 +106,7 @@ const indexInserts: Array<{ table: string; columns: string[]; types: string[]; r
 ];
 
 /** Row tuples → one array per column, the shape `unnest()` takes. */
-function toColumns(rows: unknown[][], width: number): unknown[][] {
+export function toColumns(rows: unknown[][], width: number): unknown[][] {
   return Array.from({ length: width }, (_, column) => rows.map((row) => row[column]));
 }
 

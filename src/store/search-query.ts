@@ -16,12 +16,17 @@ export const COMPARATORS: readonly Comparator[] = ['eq', 'ne', 'gt', 'lt', 'ge',
 export interface TokenCodeMatch { match: 'code'; system?: string; code?: string }
 /** A normalised prefix of the token's display text (`:text`). */
 export interface TokenTextMatch { match: 'text'; text: string }
-export type TokenMatch = TokenCodeMatch | TokenTextMatch;
+/** An Identifier of the given type with the given value (`:of-type`). */
+export interface TokenOfTypeMatch { match: 'ofType'; typeSystem: string; typeCode: string; value: string }
+export type TokenMatch = TokenCodeMatch | TokenTextMatch | TokenOfTypeMatch;
 /** `negate` keeps the resources that have no matching token at all (`:not`), including those with no value. */
 export interface TokenFilter { kind: 'token'; param: string; negate: boolean; anyOf: TokenMatch[] }
 
-/** `value` is already normalised like the index (see src/fhir/normalize.ts). */
-export interface StringMatch { mode: 'exact' | 'prefix' | 'contains'; value: string }
+/**
+ * `value` is already normalised like the index (see src/fhir/normalize.ts); `exact` also compares
+ * the text as written (`raw`), case and accent sensitive.
+ */
+export type StringMatch = { mode: 'prefix' | 'contains'; value: string } | { mode: 'exact'; value: string; raw: string };
 export interface StringFilter { kind: 'string'; param: string; anyOf: StringMatch[] }
 
 /** `targetType` undefined matches a reference to `targetId` of any type. */
@@ -33,7 +38,9 @@ export interface ReferenceIdentifierMatch { match: 'identifier'; system?: string
 export type ReferenceMatch = ReferenceTargetMatch | ReferenceUrlMatch | ReferenceIdentifierMatch;
 export interface ReferenceFilter { kind: 'reference'; param: string; anyOf: ReferenceMatch[] }
 
-export interface UriFilter { kind: 'uri'; param: string; anyOf: string[] }
+/** `equals`: one of `values` (a plain match, or `:above` with the value's path prefixes); `below`: the value or a path under it. */
+export type UriMatch = { match: 'equals'; values: string[] } | { match: 'below'; value: string };
+export interface UriFilter { kind: 'uri'; param: string; anyOf: UriMatch[] }
 
 /**
  * A search range over instants: `low` inclusive, `high` exclusive, both ISO 8601 UTC instants.
@@ -52,11 +59,16 @@ export interface NumberMatch { comparator: Comparator; value: string; low: strin
 export interface NumberFilter { kind: 'number'; param: string; anyOf: NumberMatch[] }
 
 /**
- * A number match plus a unit. With `canonical`, value and `code` are canonical (compared with
- * canonical_value/canonical_code); otherwise `code` matches the code or the unit as written and
- * `system`, when given, must match too.
+ * A number match plus a unit as written: `code` matches the code (or, without `system`, the unit)
+ * and `system`, when given, must match too. With `canonical` (the search unit is a known UCUM
+ * unit), rows with a canonical value are compared in canonical terms instead; rows without one
+ * (unknown unit) still match as written.
  */
-export interface QuantityMatch extends NumberMatch { canonical: boolean; system?: string; code?: string }
+export interface QuantityMatch extends NumberMatch {
+  system?: string;
+  code?: string;
+  canonical?: { code: string; value: string; low: string; high: string };
+}
 export interface QuantityFilter { kind: 'quantity'; param: string; anyOf: QuantityMatch[] }
 
 export interface IdFilter { kind: 'id'; anyOf: string[] }
@@ -64,7 +76,26 @@ export interface IdFilter { kind: 'id'; anyOf: string[] }
 /** `resources.index_params`: whether the resource has (missing = false) or lacks any value for `param`. */
 export interface MissingFilter { kind: 'missing'; param: string; missing: boolean }
 
+/** Filters on one index table, the kinds a composite parameter's parts can have. */
+export type IndexFilter = TokenFilter | StringFilter | ReferenceFilter | UriFilter | DateFilter | NumberFilter | QuantityFilter;
+
+/**
+ * A composite parameter: each alternative lists one filter per part (params `<code>#<part>`),
+ * all of which must match rows of the same `grp` (the same component, say).
+ */
+export interface CompositeFilter { kind: 'composite'; param: string; anyOf: IndexFilter[][] }
+
+/** Chaining: the reference `param` points at a resource of one of the target types that satisfies that type's filter. */
+export interface ChainFilter { kind: 'chain'; param: string; targets: Array<{ targetType: string; filter: SearchFilter }> }
+
+/** Reverse chaining (`_has`): a `sourceType` resource satisfying `filter` references this one through `param`. */
+export interface ReverseChainFilter { kind: 'has'; sourceType: string; param: string; filter: SearchFilter }
+
+/** A compartment (FHIR R4 §3.1.1.3.4): resources that reference the owner through any of `params` (ORed). */
+export interface CompartmentFilter { kind: 'compartment'; params: string[]; targetType: string; targetId: string }
+
 export type SearchFilter =
+  | CompartmentFilter
   | TokenFilter
   | StringFilter
   | ReferenceFilter
@@ -74,7 +105,10 @@ export type SearchFilter =
   | QuantityFilter
   | IdFilter
   | LastUpdatedFilter
-  | MissingFilter;
+  | MissingFilter
+  | CompositeFilter
+  | ChainFilter
+  | ReverseChainFilter;
 
 export type SortDirection = 'asc' | 'desc';
 /** Which search_sort column family a parameter sorts on. */
@@ -94,8 +128,12 @@ export type SortSpec =
  */
 export interface CursorPosition { values: Array<string | null>; id: string }
 
-/** `bounded`: count the matches exactly up to TOTAL_THRESHOLD (src/store/search-sql.ts), else leave the total out. */
-export type TotalMode = 'none' | 'bounded';
+/**
+ * `bounded`: count the matches exactly up to TOTAL_THRESHOLD (src/store/search-sql.ts), else leave
+ * the total out; `estimate`: the same, but above the threshold the planner's row estimate;
+ * `exact`: count every match.
+ */
+export type TotalMode = 'none' | 'bounded' | 'estimate' | 'exact';
 
 export interface SearchQuery {
   resourceType: string;

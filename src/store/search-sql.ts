@@ -1,6 +1,7 @@
 import type {
   CursorPosition,
   DateRangeMatch,
+  IndexFilter,
   NumberMatch,
   QuantityMatch,
   ReferenceMatch,
@@ -10,6 +11,7 @@ import type {
   SortSpec,
   StringMatch,
   TokenMatch,
+  UriMatch,
 } from './search-query.js';
 
 /**
@@ -18,7 +20,8 @@ import type {
  *   from the constants in this file;
  * - every table is constrained by partition_id and resource_type first, so the tenant-leading
  *   indexes are used (and a distributed deployment can route the query to one shard);
- * - each filter is an EXISTS subquery on one index table, correlated with `resources r`;
+ * - each filter is an EXISTS subquery on one index table, correlated with its subject: `resources r`,
+ *   or, inside a chain or `_has`, the resource at the other end of a search_reference row;
  * - pages are keyset pages over (sort keys…, id), never OFFSET, with one extra row to tell
  *   whether there is a next page.
  */
@@ -42,7 +45,7 @@ export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery
   assertPageSize(query.pageSize);
   const scope = new Scope(partitionId, query.resourceType);
   const keys = sortKeys(query.sort, scope);
-  const conditions = [...resourceConditions(scope), ...query.filters.map((filter) => filterCondition(filter, scope))];
+  const conditions = [...resourceConditions(scope), ...query.filters.map((filter) => filterCondition(filter, scope, rootSubject(scope)))];
   if (query.after) conditions.push(keysetCondition(keys, cursorValues(query.sort, query.after), scope));
   const cursorColumns = keys.slice(0, query.sort.length).map((key, i) => `${key.cursorText} AS k${i}`);
   const text = [
@@ -56,42 +59,18 @@ export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery
   return { text, values: scope.values };
 }
 
-/** Counts the matches (ignoring sort and page), stopping at TOTAL_THRESHOLD + 1. */
-export function compileCount(query: SearchQuery, partitionId: number): SqlQuery {
+/** Counts the matches (ignoring sort and page), stopping at `limit` (null: counts them all). */
+export function compileCount(query: SearchQuery, partitionId: number, limit: number | null = TOTAL_THRESHOLD + 1): SqlQuery {
+  const { text: matches, values } = compileMatches(query, partitionId);
+  const bounded = limit === null ? [] : [`LIMIT $${values.push(limit)}::integer`];
+  return { text: ['SELECT count(*)::integer AS total FROM (', matches, ...bounded, ') AS matches'].join('\n'), values };
+}
+
+/** `SELECT 1` per match, unordered: the statement counted by compileCount and estimated by EXPLAIN. */
+export function compileMatches(query: SearchQuery, partitionId: number): SqlQuery {
   const scope = new Scope(partitionId, query.resourceType);
-  const conditions = [...resourceConditions(scope), ...query.filters.map((filter) => filterCondition(filter, scope))];
-  const text = [
-    'SELECT count(*)::integer AS total FROM (',
-    'SELECT 1 FROM resources r',
-    `WHERE ${conditions.join(' AND ')}`,
-    `LIMIT ${scope.bind(TOTAL_THRESHOLD + 1, 'integer')}`,
-    ') AS matches',
-  ].join('\n');
-  return { text, values: scope.values };
-}
-
-export interface ReferencingQuery {
-  sourceType: string;
-  param: string;
-  targetType: string;
-  targetIds: string[];
-  limit: number;
-}
-
-/** Resources of `sourceType` whose `param` references one of the targets (for _revinclude), by id. */
-export function compileReferencing(query: ReferencingQuery, partitionId: number): SqlQuery {
-  const scope = new Scope(partitionId, query.sourceType);
-  const reference = indexExists('search_reference', query.param, scope, (x) =>
-    `${x}.target_type = ${scope.bind(query.targetType, 'text')} AND ${x}.target_id = ANY(${scope.bind(query.targetIds, 'text[]')})`,
-  );
-  const text = [
-    `SELECT ${ROW_COLUMNS}`,
-    'FROM resources r',
-    `WHERE ${[...resourceConditions(scope), reference].join(' AND ')}`,
-    'ORDER BY r.id',
-    `LIMIT ${scope.bind(query.limit, 'integer')}`,
-  ].join('\n');
-  return { text, values: scope.values };
+  const conditions = [...resourceConditions(scope), ...query.filters.map((filter) => filterCondition(filter, scope, rootSubject(scope)))];
+  return { text: `SELECT 1 FROM resources r\nWHERE ${conditions.join(' AND ')}`, values: scope.values };
 }
 
 /** Bound values and table aliases of one statement. Partition and type are bound once and reused. */
@@ -112,13 +91,24 @@ class Scope {
     return `$${this.values.length}::${cast}`;
   }
 
-  alias(prefix: 'i' | 's'): string {
+  alias(prefix: 'i' | 's' | 't'): string {
     this.aliases += 1;
     return `${prefix}${this.aliases}`;
   }
 }
 
 type SqlType = 'integer' | 'text' | 'text[]' | 'numeric' | 'timestamptz';
+
+/**
+ * The resource a filter is about: expressions for its id and (bound) type, and the alias of its
+ * `resources` row when one is in the query. The searched resource is `r`; the target of a chain
+ * and the source of a `_has` are known by their search_reference row only.
+ */
+interface Subject { id: string; type: string; row?: string }
+
+function rootSubject(scope: Scope): Subject {
+  return { id: 'r.id', type: scope.resourceType, row: 'r' };
+}
 
 function resourceConditions(scope: Scope): string[] {
   return [`r.partition_id = ${scope.partition}`, `r.resource_type = ${scope.resourceType}`, 'NOT r.deleted'];
@@ -133,42 +123,123 @@ function assertPageSize(pageSize: number): void {
 
 type IndexTable = 'search_token' | 'search_string' | 'search_reference' | 'search_uri' | 'search_date' | 'search_number' | 'search_quantity';
 
-function filterCondition(filter: SearchFilter, scope: Scope): string {
+function filterCondition(filter: SearchFilter, scope: Scope, subject: Subject): string {
   switch (filter.kind) {
-    case 'token': {
-      const exists = indexExists('search_token', filter.param, scope, (x) => anyOf(filter.anyOf.map((m) => tokenMatch(x, m, scope))));
-      return filter.negate ? `NOT ${exists}` : exists;
-    }
+    case 'token':
+      if (filter.negate) return withRow(subject, scope, (row) => `NOT ${indexCondition(filter, scope, { ...subject, id: `${row}.id` })}`);
+      return indexCondition(filter, scope, subject);
     case 'string':
-      return indexExists('search_string', filter.param, scope, (x) => anyOf(filter.anyOf.map((m) => stringMatch(x, m, scope))));
     case 'reference':
-      return indexExists('search_reference', filter.param, scope, (x) => anyOf(filter.anyOf.map((m) => referenceMatch(x, m, scope))));
     case 'uri':
-      return indexExists('search_uri', filter.param, scope, (x) => anyOf(filter.anyOf.map((uri) => `${x}.value = ${scope.bind(uri, 'text')}`)));
     case 'date':
-      return indexExists('search_date', filter.param, scope, (x) => anyOf(filter.anyOf.map((m) => dateRangeMatch(`${x}.low`, `${x}.high`, m, scope))));
     case 'number':
-      return indexExists('search_number', filter.param, scope, (x) => anyOf(filter.anyOf.map((m) => numberMatch(`${x}.value`, m, scope))));
     case 'quantity':
-      return indexExists('search_quantity', filter.param, scope, (x) => anyOf(filter.anyOf.map((m) => quantityMatch(x, m, scope))));
+      return indexCondition(filter, scope, subject);
     case 'id':
-      return `r.id = ANY(${scope.bind(filter.anyOf, 'text[]')})`;
+      return `${subject.id} = ANY(${scope.bind(filter.anyOf, 'text[]')})`;
     case 'lastUpdated':
       // An instant is a range of zero width: low = high = the instant.
-      return anyOf(filter.anyOf.map((m) => dateRangeMatch('r.last_updated', 'r.last_updated', m, scope)));
-    case 'missing': {
-      const present = `${scope.bind(filter.param, 'text')} = ANY(r.index_params)`;
-      return filter.missing ? `NOT (${present})` : present;
+      return withRow(subject, scope, (row) => anyOf(filter.anyOf.map((m) => dateRangeMatch(`${row}.last_updated`, `${row}.last_updated`, m, scope))));
+    case 'missing':
+      return withRow(subject, scope, (row) => {
+        const present = `${scope.bind(filter.param, 'text')} = ANY(${row}.index_params)`;
+        return filter.missing ? `NOT (${present})` : present;
+      });
+    case 'composite':
+      return anyOf(filter.anyOf.map((parts) => compositeMatch(parts, scope, subject)));
+    case 'chain':
+      return indexExists('search_reference', filter.param, scope, subject, (x) =>
+        anyOf(filter.targets.map((target) => {
+          const targetType = scope.bind(target.targetType, 'text');
+          return `(${x}.target_type = ${targetType} AND ${filterCondition(target.filter, scope, { id: `${x}.target_id`, type: targetType })})`;
+        })),
+      );
+    case 'has': {
+      const x = scope.alias('i');
+      const sourceType = scope.bind(filter.sourceType, 'text');
+      return (
+        `EXISTS (SELECT 1 FROM search_reference ${x} WHERE ${x}.partition_id = ${scope.partition} AND ${x}.resource_type = ${sourceType}` +
+        ` AND ${x}.param = ${scope.bind(filter.param, 'text')} AND ${x}.target_type = ${subject.type} AND ${x}.target_id = ${subject.id}` +
+        ` AND ${filterCondition(filter.filter, scope, { id: `${x}.resource_id`, type: sourceType })})`
+      );
+    }
+    case 'compartment': {
+      const x = scope.alias('i');
+      return (
+        `EXISTS (SELECT 1 FROM search_reference ${x} WHERE ${x}.partition_id = ${scope.partition} AND ${x}.resource_type = ${subject.type}` +
+        ` AND ${x}.param = ANY(${scope.bind(filter.params, 'text[]')}) AND ${x}.resource_id = ${subject.id}` +
+        ` AND ${x}.target_type = ${scope.bind(filter.targetType, 'text')} AND ${x}.target_id = ${scope.bind(filter.targetId, 'text')})`
+      );
     }
   }
 }
 
-/** `EXISTS` one row of `table` for this resource and parameter that satisfies `match(alias)`. */
-function indexExists(table: IndexTable, param: string, scope: Scope, match: (alias: string) => string): string {
+/**
+ * `condition(row)` on the subject's live `resources` row, joined when the subject has none. Index
+ * rows exist only for live resources, so index filters need no join; the filters on resource
+ * columns, and negations (which must not match a reference to nothing), do.
+ */
+function withRow(subject: Subject, scope: Scope, condition: (row: string) => string): string {
+  if (subject.row) return condition(subject.row);
+  const t = scope.alias('t');
+  return (
+    `EXISTS (SELECT 1 FROM resources ${t} WHERE ${t}.partition_id = ${scope.partition} AND ${t}.resource_type = ${subject.type}` +
+    ` AND ${t}.id = ${subject.id} AND NOT ${t}.deleted AND ${condition(t)})`
+  );
+}
+
+const INDEX_TABLE_OF: Record<IndexFilter['kind'], IndexTable> = {
+  token: 'search_token',
+  string: 'search_string',
+  reference: 'search_reference',
+  uri: 'search_uri',
+  date: 'search_date',
+  number: 'search_number',
+  quantity: 'search_quantity',
+};
+
+/** `EXISTS` a row of the filter's table (for the subject and parameter) matching one of its alternatives, and `extra`. */
+function indexCondition(filter: IndexFilter, scope: Scope, subject: Subject, extra?: (alias: string) => string): string {
+  return indexExists(INDEX_TABLE_OF[filter.kind], filter.param, scope, subject, (x) => {
+    const match = rowMatch(filter, x, scope);
+    return extra ? `${extra(x)} AND ${match}` : match;
+  });
+}
+
+function rowMatch(filter: IndexFilter, x: string, scope: Scope): string {
+  switch (filter.kind) {
+    case 'token':
+      return anyOf(filter.anyOf.map((m) => tokenMatch(x, m, scope)));
+    case 'string':
+      return anyOf(filter.anyOf.map((m) => stringMatch(x, m, scope)));
+    case 'reference':
+      return anyOf(filter.anyOf.map((m) => referenceMatch(x, m, scope)));
+    case 'uri':
+      return anyOf(filter.anyOf.map((m) => uriMatch(x, m, scope)));
+    case 'date':
+      return anyOf(filter.anyOf.map((m) => dateRangeMatch(`${x}.low`, `${x}.high`, m, scope)));
+    case 'number':
+      return anyOf(filter.anyOf.map((m) => numberMatch({ value: `${x}.value`, low: `${x}.low`, high: `${x}.high` }, m, scope)));
+    case 'quantity':
+      return anyOf(filter.anyOf.map((m) => quantityMatch(x, m, scope)));
+  }
+}
+
+/** Every part matches a row of one group: the first part's row fixes `grp`, the others must share it. */
+function compositeMatch(parts: IndexFilter[], scope: Scope, subject: Subject): string {
+  const [first, ...rest] = parts;
+  if (!first) return 'FALSE';
+  return indexCondition(first, scope, subject, (x) =>
+    allOf([`${x}.grp > 0`, ...rest.map((part) => indexCondition(part, scope, subject, (y) => `${y}.grp = ${x}.grp`))]),
+  );
+}
+
+/** `EXISTS` one row of `table` for the subject and parameter that satisfies `match(alias)`. */
+function indexExists(table: IndexTable, param: string, scope: Scope, subject: Subject, match: (alias: string) => string): string {
   const x = scope.alias('i');
   return (
-    `EXISTS (SELECT 1 FROM ${table} ${x} WHERE ${x}.partition_id = ${scope.partition} AND ${x}.resource_type = ${scope.resourceType}` +
-    ` AND ${x}.param = ${scope.bind(param, 'text')} AND ${x}.resource_id = r.id AND ${match(x)})`
+    `EXISTS (SELECT 1 FROM ${table} ${x} WHERE ${x}.partition_id = ${scope.partition} AND ${x}.resource_type = ${subject.type}` +
+    ` AND ${x}.param = ${scope.bind(param, 'text')} AND ${x}.resource_id = ${subject.id} AND ${match(x)})`
   );
 }
 
@@ -184,6 +255,9 @@ function allOf(conditions: string[]): string {
 
 function tokenMatch(x: string, match: TokenMatch, scope: Scope): string {
   if (match.match === 'text') return `${x}.display COLLATE "C" LIKE ${scope.bind(likePattern(match.text, 'prefix'), 'text')}`;
+  if (match.match === 'ofType') {
+    return `(${x}.code = ${scope.bind(match.value, 'text')} AND ${x}.type_system = ${scope.bind(match.typeSystem, 'text')} AND ${x}.type_code = ${scope.bind(match.typeCode, 'text')})`;
+  }
   const conditions: string[] = [];
   if (match.code !== undefined) conditions.push(`${x}.code = ${scope.bind(match.code, 'text')}`);
   if (match.system !== undefined) conditions.push(`${x}.system = ${scope.bind(match.system, 'text')}`);
@@ -191,7 +265,8 @@ function tokenMatch(x: string, match: TokenMatch, scope: Scope): string {
 }
 
 function stringMatch(x: string, match: StringMatch, scope: Scope): string {
-  if (match.mode === 'exact') return `${x}.value COLLATE "C" = ${scope.bind(match.value, 'text')}`;
+  // The normalised value first, for search_string_lookup; then the text as written.
+  if (match.mode === 'exact') return `(${x}.value COLLATE "C" = ${scope.bind(match.value, 'text')} AND ${x}.raw = ${scope.bind(match.raw, 'text')})`;
   return `${x}.value COLLATE "C" LIKE ${scope.bind(likePattern(match.value, match.mode), 'text')}`;
 }
 
@@ -199,6 +274,14 @@ function stringMatch(x: string, match: StringMatch, scope: Scope): string {
 function likePattern(value: string, mode: 'prefix' | 'contains'): string {
   const literal = value.replace(/[\\%_]/g, (c) => `\\${c}`);
   return mode === 'prefix' ? `${literal}%` : `%${literal}%`;
+}
+
+function uriMatch(x: string, match: UriMatch, scope: Scope): string {
+  if (match.match === 'equals') {
+    return match.values.length === 1 ? `${x}.value = ${scope.bind(match.values[0], 'text')}` : `${x}.value = ANY(${scope.bind(match.values, 'text[]')})`;
+  }
+  const under = match.value.endsWith('/') ? match.value : `${match.value}/`;
+  return `(${x}.value = ${scope.bind(match.value, 'text')} OR ${x}.value LIKE ${scope.bind(likePattern(under, 'prefix'), 'text')})`;
 }
 
 function referenceMatch(x: string, match: ReferenceMatch, scope: Scope): string {
@@ -239,30 +322,40 @@ function dateRangeMatch(low: string, high: string, match: DateRangeMatch, scope:
   }
 }
 
-/** eq/ne/ap test the value against [low, high); the others compare it with the search value itself. */
-function numberMatch(column: string, match: NumberMatch, scope: Scope): string {
+/** Columns of an indexed number: its value and, where stored, the range its precision implies. */
+interface NumberColumns { value: string; low?: string; high?: string }
+
+/**
+ * eq/ne/ap test the value against the search range [low, high); gt/lt/ge/le compare it with the
+ * search value itself; sa/eb need the indexed range to start after / end before the search range
+ * (FHIR R4 search, prefixes), which without a stored range is the value itself.
+ */
+function numberMatch(columns: NumberColumns, match: NumberMatch, scope: Scope): string {
   const bound = (value: string) => scope.bind(value, 'numeric');
+  const column = columns.value;
   switch (match.comparator) {
     case 'eq':
     case 'ap':
       return `(${column} >= ${bound(match.low)} AND ${column} < ${bound(match.high)})`;
     case 'ne': return `(${column} < ${bound(match.low)} OR ${column} >= ${bound(match.high)})`;
-    case 'gt':
-    case 'sa':
-      return `${column} > ${bound(match.value)}`;
-    case 'lt':
-    case 'eb':
-      return `${column} < ${bound(match.value)}`;
+    case 'gt': return `${column} > ${bound(match.value)}`;
+    case 'lt': return `${column} < ${bound(match.value)}`;
+    case 'sa': return `${columns.low ?? column} >= ${bound(match.high)}`;
+    case 'eb': return columns.high ? `${columns.high} <= ${bound(match.low)}` : `${column} < ${bound(match.low)}`;
     case 'ge': return `${column} >= ${bound(match.value)}`;
     case 'le': return `${column} <= ${bound(match.value)}`;
   }
 }
 
+/** In canonical units where both sides have them, else as written (see QuantityMatch). */
 function quantityMatch(x: string, match: QuantityMatch, scope: Scope): string {
-  if (match.canonical) {
-    const unit = match.code === undefined ? [] : [`${x}.canonical_code = ${scope.bind(match.code, 'text')}`];
-    return allOf([...unit, numberMatch(`${x}.canonical_value`, match, scope)]);
-  }
+  const written = quantityAsWritten(x, match, scope);
+  if (!match.canonical) return written;
+  const canonical = numberMatch({ value: `${x}.canonical_value` }, { ...match, ...match.canonical }, scope);
+  return `((${x}.canonical_code = ${scope.bind(match.canonical.code, 'text')} AND ${canonical}) OR (${x}.canonical_code IS NULL AND ${written}))`;
+}
+
+function quantityAsWritten(x: string, match: QuantityMatch, scope: Scope): string {
   const unit: string[] = [];
   if (match.system !== undefined) unit.push(`${x}.system = ${scope.bind(match.system, 'text')}`);
   if (match.code !== undefined) {
@@ -270,7 +363,7 @@ function quantityMatch(x: string, match: QuantityMatch, scope: Scope): string {
     const code = scope.bind(match.code, 'text');
     unit.push(match.system === undefined ? `(${x}.code = ${code} OR ${x}.unit = ${code})` : `${x}.code = ${code}`);
   }
-  return allOf([...unit, numberMatch(`${x}.value`, match, scope)]);
+  return allOf([...unit, numberMatch({ value: `${x}.value`, low: `${x}.low`, high: `${x}.high` }, match, scope)]);
 }
 
 // ---------------------------------------------------------------------------------------------

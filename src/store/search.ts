@@ -1,6 +1,6 @@
 import type { Tx } from './database.js';
 import type { CursorPosition, SearchQuery } from './search-query.js';
-import { compileCount, compileReferencing, compileSearch, TOTAL_THRESHOLD } from './search-sql.js';
+import { compileCount, compileMatches, compileSearch, TOTAL_THRESHOLD } from './search-sql.js';
 
 /** One matching resource. Instants are ISO 8601 UTC with milliseconds, e.g. 2024-03-01T10:00:00.000Z. */
 export interface SearchRow {
@@ -16,6 +16,8 @@ export interface SearchResult {
   hasMore: boolean;
   /** Where the next page starts; set when hasMore. */
   next?: CursorPosition;
+  /** Each row's own position, for merging the pages of several searches (system search). */
+  positions: CursorPosition[];
   /** Exact number of matches, when asked for and not above TOTAL_THRESHOLD. */
   total?: number;
 }
@@ -37,46 +39,27 @@ export async function runSearch(tx: Tx, partitionId: number, query: SearchQuery)
   const hasMore = records.length > query.pageSize;
   const rows = records.slice(0, query.pageSize);
   const last = rows[rows.length - 1];
-  const result: SearchResult = { rows: rows.map(toSearchRow), hasMore };
+  const result: SearchResult = { rows: rows.map(toSearchRow), hasMore, positions: rows.map((row) => positionOf(row, query.sort.length)) };
   if (hasMore && last) result.next = positionOf(last, query.sort.length);
-  if (query.total === 'bounded') {
-    const total = await countMatches(tx, partitionId, query);
-    if (total !== undefined) result.total = total;
-  }
+  const total = await countMatches(tx, partitionId, query);
+  if (total !== undefined) result.total = total;
   return result;
 }
 
-/** Rows of `sourceType` whose `param` references `targetType`/one of `targetIds` (for _revinclude), by id. */
-export async function findReferencing(
-  tx: Tx,
-  partitionId: number,
-  sourceType: string,
-  param: string,
-  targetType: string,
-  targetIds: string[],
-  limit: number,
-): Promise<SearchRow[]> {
-  if (targetIds.length === 0 || limit <= 0) return [];
-  const sql = compileReferencing({ sourceType, param, targetType, targetIds, limit }, partitionId);
-  const records = await tx.query<ResourceRecord>(sql.text, sql.values);
-  return records.map(toSearchRow);
-}
-
-/** The local (Type/id) targets of one resource's reference rows, optionally for one parameter only. */
-export async function referencedTargets(tx: Tx, partitionId: number, resourceType: string, id: string, param: string | null): Promise<Array<{ targetType: string; targetId: string }>> {
-  return tx.query(
-    `SELECT DISTINCT target_type AS "targetType", target_id AS "targetId" FROM search_reference
-      WHERE partition_id = $1 AND resource_type = $2 AND resource_id = $3 AND ($4::text IS NULL OR param = $4)
-        AND target_type IS NOT NULL AND target_id IS NOT NULL
-      ORDER BY 1, 2`,
-    [partitionId, resourceType, id, param],
-  );
-}
-
+/** The total the query's mode asks for (see TotalMode), or undefined. */
 async function countMatches(tx: Tx, partitionId: number, query: SearchQuery): Promise<number | undefined> {
-  const sql = compileCount(query, partitionId);
+  if (query.total === 'none') return undefined;
+  const sql = compileCount(query, partitionId, query.total === 'exact' ? null : TOTAL_THRESHOLD + 1);
   const [record] = await tx.query<{ total: number }>(sql.text, sql.values);
-  return record.total > TOTAL_THRESHOLD ? undefined : record.total;
+  if (record.total <= TOTAL_THRESHOLD || query.total === 'exact') return record.total;
+  return query.total === 'estimate' ? Math.max(TOTAL_THRESHOLD + 1, await estimateMatches(tx, partitionId, query)) : undefined;
+}
+
+/** The planner's estimate of the number of matches (from the table statistics; no row is read). */
+async function estimateMatches(tx: Tx, partitionId: number, query: SearchQuery): Promise<number> {
+  const sql = compileMatches(query, partitionId);
+  const [record] = await tx.query<{ 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> }>(`EXPLAIN (FORMAT JSON) ${sql.text}`, sql.values);
+  return Math.round(record['QUERY PLAN'][0].Plan['Plan Rows']);
 }
 
 function toSearchRow(record: ResourceRecord): SearchRow {

@@ -96,8 +96,9 @@ before(async () => {
     await call('PATCH', `/v1/patients/${id}`, { key: tenant.keys.test, body: { email: INVALID.email, gender: INVALID.secret } }),
     await call('POST', '/v1/fhir/Patient', { key: tenant.keys.test, body: { ...FHIR_PERSON, birthDate: INVALID.birthDate, gender: INVALID.secret } }),
     await call('GET', `/v1/fhir/Patient?birthdate=${INVALID.birthDate}x&name:bogus=${INVALID.secret}`, { key: tenant.keys.test }),
-    // An unknown parameter: its name may be echoed (it is vocabulary, not data), its value never.
-    await call('GET', `/v1/fhir/Patient?favouriteColour=${encodeURIComponent(PERSON.email)}`, { key: tenant.keys.test }),
+    // An unknown parameter (an error under strict handling): its name may be echoed (it is
+    // vocabulary, not data), its value never.
+    await call('GET', `/v1/fhir/Patient?favouriteColour=${encodeURIComponent(PERSON.email)}`, { key: tenant.keys.test, headers: { prefer: 'handling=strict' } }),
     await call('POST', '/v1/patients', { key: tenant.keys.test, raw: `{"firstName":"${PERSON.firstName}",`, contentType: 'application/json' }),
     await call('POST', '/v1/patients', { key: tenant.keys.test, raw: `{"firstName":"${PERSON.firstName}"}`, contentType: 'text/plain' }),
   ];

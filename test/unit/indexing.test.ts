@@ -65,10 +65,10 @@ describe('indexResource: Patient-example (official R4 example)', () => {
   });
 
   it('indexes gender, active and identifier tokens', () => {
-    assert.deepEqual(rowsOf(rows, 'token', 'gender'), [{ param: 'gender', grp: 0, system: '', code: 'male', display: null }]);
-    assert.deepEqual(rowsOf(rows, 'token', 'active'), [{ param: 'active', grp: 0, system: '', code: 'true', display: null }]);
+    assert.deepEqual(rowsOf(rows, 'token', 'gender'), [{ param: 'gender', grp: 0, system: '', code: 'male', display: null, typeSystem: null, typeCode: null }]);
+    assert.deepEqual(rowsOf(rows, 'token', 'active'), [{ param: 'active', grp: 0, system: '', code: 'true', display: null, typeSystem: null, typeCode: null }]);
     assert.deepEqual(rowsOf(rows, 'token', 'identifier'), [
-      { param: 'identifier', grp: 0, system: 'urn:oid:1.2.36.146.595.217.0.1', code: '12345', display: null },
+      { param: 'identifier', grp: 0, system: 'urn:oid:1.2.36.146.595.217.0.1', code: '12345', display: null, typeSystem: 'http://terminology.hl7.org/CodeSystem/v2-0203', typeCode: 'MR' },
     ]);
   });
 
@@ -210,8 +210,8 @@ describe('indexResource: Observations', () => {
   it('indexes CodeableConcept text as a text-only token', () => {
     const rows = indexResource({ resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '1234-5', display: 'Héllo Wörld' }], text: 'Free TEXT' } } as Resource);
     assert.deepEqual(rowsOf(rows, 'token', 'code'), [
-      { param: 'code', grp: 0, system: 'http://loinc.org', code: '1234-5', display: 'hello world' },
-      { param: 'code', grp: 0, system: '', code: null, display: 'free text' },
+      { param: 'code', grp: 0, system: 'http://loinc.org', code: '1234-5', display: 'hello world', typeSystem: null, typeCode: null },
+      { param: 'code', grp: 0, system: '', code: null, display: 'free text', typeSystem: null, typeCode: null },
     ]);
   });
 
@@ -240,7 +240,7 @@ describe('indexResource: dates', () => {
     }
   });
 
-  it('indexes partial birth dates, Periods with open ends and Timing events', () => {
+  it('indexes partial birth dates, Periods with open ends and the outer limits of a Timing', () => {
     const patient = indexResource({ resourceType: 'Patient', birthDate: '1974-06' } as Resource);
     assert.deepEqual(rowsOf(patient, 'date', 'birthdate').map((r) => [r.low, r.high]), [['1974-06-01T00:00:00.000Z', '1974-06-30T23:59:59.999Z']]);
 
@@ -253,10 +253,17 @@ describe('indexResource: dates', () => {
       resourceType: 'MedicationRequest', status: 'active', intent: 'order', subject: { reference: 'Patient/1' },
       medicationCodeableConcept: { text: 'x' }, dosageInstruction: [{ timing: { event: ['2024-01-02', '2024-01-03T08:00:00Z'] } }],
     } as Resource);
+    // The expression selects the events themselves (timing.event): one range each.
     assert.deepEqual(rowsOf(request, 'date', 'date').map((r) => [r.low, r.high]), [
       ['2024-01-02T00:00:00.000Z', '2024-01-02T23:59:59.999Z'],
       ['2024-01-03T08:00:00.000Z', '2024-01-03T08:00:00.999Z'],
     ]);
+    // A whole Timing: "only the outer limits matter" (FHIR R4 search, date), events and repeat bounds.
+    const plan = indexResource({
+      resourceType: 'CarePlan', status: 'active', intent: 'plan', subject: { reference: 'Patient/1' },
+      activity: [{ detail: { status: 'scheduled', scheduledTiming: { event: ['2013-04-02'], repeat: { boundsPeriod: { start: '2013-01-31', end: '2013-03-24' }, frequency: 1, period: 2, periodUnit: 'd' } } } }],
+    } as Resource);
+    assert.deepEqual(rowsOf(plan, 'date', 'activity-date').map((r) => [r.low, r.high]), [['2013-01-31T00:00:00.000Z', '2013-04-02T23:59:59.999Z']]);
   });
 });
 
@@ -299,7 +306,11 @@ describe('indexResource: strings and numbers', () => {
     assert.deepEqual(canonicalizeQuantity('1.5', undefined, 'kg'), { value: '1500', code: 'g' });
     assert.deepEqual(canonicalizeQuantity('98.6', 'http://unitsofmeasure.org', '[degF]'), { value: '310.15', code: 'K' });
     assert.deepEqual(canonicalizeQuantity('2', 'http://unitsofmeasure.org', 'wk'), { value: '1209600', code: 's' });
-    assert.deepEqual(canonicalizeQuantity('5.4', 'http://unitsofmeasure.org', 'mmol/L'), { value: '5.4', code: 'mmol/L' });
+    // quotients of table units: mmol/L → mol/L, mg/dL and g/dL → g/L
+    assert.deepEqual(canonicalizeQuantity('5.4', 'http://unitsofmeasure.org', 'mmol/L'), { value: '0.0054', code: 'mol/L' });
+    assert.deepEqual(canonicalizeQuantity('7200', 'http://unitsofmeasure.org', 'mg/dL'), { value: '72', code: 'g/L' });
+    assert.deepEqual(canonicalizeQuantity('7.2', 'http://unitsofmeasure.org', 'g/dL'), { value: '72', code: 'g/L' });
+    assert.equal(canonicalizeQuantity('1', 'http://unitsofmeasure.org', 'Cel/min'), null, 'no offsets in a quotient');
     assert.deepEqual(canonicalizeQuantity('12', 'http://unitsofmeasure.org', 'cm'), { value: '0.12', code: 'm' });
     assert.deepEqual(canonicalizeQuantity('5', 'http://unitsofmeasure.org', 'dL'), { value: '0.5', code: 'L' });
     assert.equal(canonicalizeQuantity('5', 'http://unitsofmeasure.org', '{score}'), null);
@@ -307,8 +318,9 @@ describe('indexResource: strings and numbers', () => {
   });
 
   it('de-duplicates identical rows', () => {
-    const rows = indexResource({ resourceType: 'Patient', name: [{ given: ['Ann'] }, { given: ['ann', 'ANN'] }], identifier: [{ system: 's', value: '1' }, { system: 's', value: '1' }] } as Resource);
-    assert.deepEqual(strings(rows, 'given'), ['ann']);
+    const rows = indexResource({ resourceType: 'Patient', name: [{ given: ['Ann'] }, { given: ['Ann', 'ANN'] }], identifier: [{ system: 's', value: '1' }, { system: 's', value: '1' }] } as Resource);
+    // one row per spelling: :exact tells them apart
+    assert.deepEqual(rowsOf(rows, 'string', 'given').map((row) => [row.value, row.raw]), [['ann', 'Ann'], ['ann', 'ANN']]);
     assert.equal(rowsOf(rows, 'token', 'identifier').length, 1);
   });
 });

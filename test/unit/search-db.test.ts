@@ -4,7 +4,8 @@ import { decodeCursor, encodeCursor } from '../../src/fhir/search/cursor.js';
 import { parseSearch, type SearchQueryString } from '../../src/fhir/search/parse.js';
 import { planSearch, SIMPLIFIED_DEFAULT_SORT, type PlanOptions } from '../../src/fhir/search/plan.js';
 import type { Tx } from '../../src/store/database.js';
-import { findReferencing, runSearch, type SearchResult } from '../../src/store/search.js';
+import { referencedKeys, referencingKeys, type ResourceKey } from '../../src/store/include.js';
+import { runSearch, type SearchResult } from '../../src/store/search.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -50,7 +51,7 @@ async function insertPatient(tx: Tx, partition: number, patient: PatientFixture)
   const params: string[] = [];
   if (patient.names) {
     params.push('name');
-    for (const name of patient.names) await tx.query(`INSERT INTO search_string (partition_id, resource_type, resource_id, param, value) VALUES ($1, $2, $3, 'name', $4)`, [...key, name]);
+    for (const name of patient.names) await tx.query(`INSERT INTO search_string (partition_id, resource_type, resource_id, param, value, raw) VALUES ($1, $2, $3, 'name', $4, $4)`, [...key, name]);
     const sorted = [...patient.names].sort();
     await insertSort(tx, key, 'name', { asc_text: sorted[0], desc_text: sorted[sorted.length - 1] });
   }
@@ -168,7 +169,8 @@ describe('search against PostgreSQL', () => {
   it('matches strings by normalised prefix, :contains and :exact', async () => {
     assert.deepEqual(await ids({ name: 'SMITH' }), ['p2', 'p1']);
     assert.deepEqual(await ids({ 'name:contains': 'smith' }), ['p4', 'p2', 'p1']);
-    assert.deepEqual(await ids({ 'name:exact': 'Smith' }), ['p1']);
+    assert.deepEqual(await ids({ 'name:exact': 'smith' }), ['p1']);
+    assert.deepEqual(await ids({ 'name:exact': 'Smith' }), [], ':exact is case sensitive');
     assert.deepEqual(await ids({ name: 'Zoë' }), ['p3']);
     assert.deepEqual(await ids({ name: ['smith', 'john'] }), ['p1']);
   });
@@ -261,7 +263,7 @@ describe('search against PostgreSQL', () => {
     assert.deepEqual(garbage.rows.map((row) => row.id), ['p4', 'p2']);
   });
 
-  it('counts the total when asked, exactly up to the threshold', async () => {
+  it('counts the total when asked: bounded, estimated above the threshold, or exact', async () => {
     const page = await search(1, { gender: 'female', _count: '1', _total: 'accurate' });
     assert.equal(page.total, 2);
     assert.equal(page.rows.length, 1);
@@ -270,9 +272,13 @@ describe('search against PostgreSQL', () => {
     const countOnly = await search(1, { _count: '0', _total: 'accurate' });
     assert.deepEqual(countOnly.rows, []);
     assert.equal(countOnly.total, 5);
-    const many = await search(3, { _count: '1', _total: 'accurate' });
-    assert.equal(many.total, undefined, 'above TOTAL_THRESHOLD the total is left out');
+    const many = await search(3, { _count: '1' }, { defaultTotal: 'bounded' });
+    assert.equal(many.total, undefined, 'bounded: above TOTAL_THRESHOLD the total is left out');
     assert.equal(many.hasMore, true);
+    assert.equal((await search(3, { _count: '1', _total: 'accurate' })).total, 10_001, 'exact');
+    const estimate = (await search(3, { _count: '1', _total: 'estimate' })).total;
+    assert.ok(estimate !== undefined && estimate > 10_000, 'estimate: the planner\'s, never below the threshold');
+    assert.equal((await search(1, { gender: 'female', _total: 'estimate' })).total, 2, 'estimate: exact below the threshold');
     assert.equal((await search(3, { _id: 'm1,m2,m10001', _total: 'accurate' })).total, 3);
   });
 
@@ -284,14 +290,18 @@ describe('search against PostgreSQL', () => {
     assert.deepEqual(await ids({}, 4), []);
   });
 
-  it('finds the resources that reference targets (for _revinclude)', async () => {
-    const referencing = (partition: number, targets: string[], limit = 10) =>
-      testDb.db.read((tx) => findReferencing(tx, partition, 'Observation', 'subject', 'Patient', targets, limit));
-    assert.deepEqual((await referencing(1, ['p1', 'p2'])).map((row) => row.id), ['o1', 'o2']);
-    assert.deepEqual((await referencing(1, ['p1', 'p2', 'p3'], 2)).map((row) => row.id), ['o1', 'o2']);
-    assert.deepEqual((await referencing(2, ['p1', 'p2'])).map((row) => row.id), ['o1']);
+  it('finds the resources that reference targets, and the targets of resources (for _revinclude and _include)', async () => {
+    const referencing = (partition: number, targets: string[], limit = 10, params: string[] | null = ['subject']) =>
+      testDb.db.read((tx) => referencingKeys(tx, partition, 'Patient', targets, 'Observation', params, limit));
+    const idsOf = (keys: ResourceKey[]) => keys.map((key) => key.id);
+    assert.deepEqual(idsOf(await referencing(1, ['p1', 'p2'])), ['o1', 'o2']);
+    assert.deepEqual(idsOf(await referencing(1, ['p1', 'p2', 'p3'], 2)), ['o1', 'o2']);
+    assert.deepEqual(idsOf(await referencing(1, ['p1', 'p2'], 10, null)), ['o1', 'o2'], 'any parameter');
+    assert.deepEqual(idsOf(await referencing(1, ['p1', 'p2'], 10, ['performer'])), []);
+    assert.deepEqual(idsOf(await referencing(2, ['p1', 'p2'])), ['o1']);
     assert.deepEqual(await referencing(1, []), []);
-    const [row] = await referencing(1, ['p3']);
-    assert.equal(row.content, '{"resourceType":"Observation","id":"o3"}');
+    const referenced = (partition: number, sources: string[]) => testDb.db.read((tx) => referencedKeys(tx, partition, 'Observation', sources, ['subject'], null));
+    assert.deepEqual(await referenced(1, ['o1', 'o2', 'o3']), [{ resourceType: 'Patient', id: 'p1' }, { resourceType: 'Patient', id: 'p2' }, { resourceType: 'Patient', id: 'p3' }]);
+    assert.deepEqual(await referenced(2, ['o2']), []);
   });
 });

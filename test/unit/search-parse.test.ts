@@ -138,7 +138,7 @@ describe('parseSearch: prefixed values', () => {
 describe('parseSearch: uri and :missing', () => {
   it('parses uri values as written', () => {
     assert.deepEqual(only('Patient', { _profile: 'http://example.org/StructureDefinition/p' }), {
-      type: 'uri', code: '_profile', values: ['http://example.org/StructureDefinition/p'],
+      type: 'uri', code: '_profile', match: 'equals', values: ['http://example.org/StructureDefinition/p'],
     });
   });
 
@@ -172,7 +172,7 @@ describe('parseSearch: result parameters', () => {
   });
 
   it('ignores empty result parameters', () => {
-    assert.deepEqual(parseSearch('Patient', { _count: '', _sort: '', _total: '' }), { resourceType: 'Patient', criteria: [], sort: [], include: [], revinclude: [] });
+    assert.deepEqual(parseSearch('Patient', { _count: '', _sort: '', _total: '' }), { resourceType: 'Patient', criteria: [], sort: [], include: [], revinclude: [], unknown: [] });
   });
 
   it('ignores _format, _pretty, _summary and _elements', () => {
@@ -180,10 +180,32 @@ describe('parseSearch: result parameters', () => {
   });
 });
 
+describe('parseSearch: _summary, _elements, :iterate, _contained', () => {
+  it('reads _summary, _elements and the :iterate / :recurse include values', () => {
+    const request = parseSearch('Observation', {
+      _summary: 'data',
+      _elements: ['value,note', 'status'],
+      '_include:iterate': 'Patient:organization',
+      '_revinclude:recurse': 'Provenance:target',
+      _include: 'Observation:subject',
+    });
+    assert.equal(request.summary, 'data');
+    assert.deepEqual(request.elements, ['value', 'note', 'status']);
+    assert.deepEqual(request.include, ['Observation:subject']);
+    assert.deepEqual(request.includeIterate, ['Patient:organization']);
+    assert.deepEqual(request.revincludeIterate, ['Provenance:target']);
+  });
+
+  it('rejects bad values, other modifiers and _contained', () => {
+    for (const query of [{ _summary: 'maybe' }, { _elements: 'Observation.value' }, { '_include:deep': '*' }, { '_summary:x': 'true' }, { _contained: 'true' }, { _containedType: 'container' }]) {
+      assert.throws(() => parseSearch('Observation', query), SearchError, JSON.stringify(query));
+    }
+  });
+});
+
 describe('parseSearch: errors', () => {
   const secret = 'Jane.Doe@example.com';
   const cases: Array<[string, string, SearchQueryString]> = [
-    ['unknown parameter', 'Patient', { nickname: secret }],
     ['unknown resource type', 'Patientz', { name: secret }],
     ['bad string modifier', 'Patient', { 'name:not': secret }],
     ['bad token modifier', 'Patient', { 'gender:below': secret }],
@@ -204,10 +226,10 @@ describe('parseSearch: errors', () => {
     ['bad _total', 'Patient', { _total: secret }],
     ['unsortable _sort', 'Patient', { _sort: secret }],
     ['unknown _sort', 'Patient', { _sort: 'nickname' }],
-    ['composite parameter', 'Observation', { 'code-value-quantity': secret }],
-    ['chained parameter', 'Observation', { 'subject.name': secret }],
-    ['_has', 'Patient', { '_has:Observation:patient:code': secret }],
-    ['a value used as a parameter name', 'Patient', { [secret]: 'x' }],
+    ['composite value without its parts', 'Observation', { 'code-value-quantity': secret }],
+    ['chain ambiguous over its target types', 'AdverseEvent', { 'substance.manufacturer': secret }],
+    ['_has with an unknown type', 'Patient', { '_has:Observationz:patient:code': secret }],
+    ['_has on a parameter that cannot point here', 'Patient', { '_has:Observation:encounter:code': secret }],
   ];
   for (const [what, resourceType, query] of cases) {
     it(`rejects: ${what}, without echoing the value`, () => {
@@ -226,7 +248,6 @@ describe('parseSearch: errors', () => {
 
   it('names the parameter in the message', () => {
     assert.throws(() => parseSearch('Patient', { birthdate: 'soon' }), /"birthdate"/);
-    assert.throws(() => parseSearch('Patient', { nickname: 'x' }), /"nickname"/);
   });
 });
 
@@ -278,8 +299,11 @@ describe('planSearch', () => {
         kind: 'quantity',
         param: 'value-quantity',
         anyOf: [
-          { comparator: 'eq', value: '0.0054', low: '0.00535', high: '0.00545', canonical: true, code: 'g' },
-          { comparator: 'eq', value: '5', low: '4.5', high: '5.5', canonical: false, system: undefined, code: '[iU]' },
+          {
+            comparator: 'eq', value: '5.4', low: '5.35', high: '5.45', system: 'http://unitsofmeasure.org', code: 'mg',
+            canonical: { code: 'g', value: '0.0054', low: '0.00535', high: '0.00545' },
+          },
+          { comparator: 'eq', value: '5', low: '4.5', high: '5.5', system: undefined, code: '[iU]' },
         ],
       },
     ]);
@@ -316,8 +340,8 @@ describe('planSearch', () => {
     assert.equal(plan('Patient', { _count: '5000' }).pageSize, 1000);
     assert.equal(planSearch(parseSearch('Patient', { _count: '500' }), { maxCount: 100 }).pageSize, 100);
     assert.equal(plan('Patient', {}).total, 'none');
-    assert.equal(plan('Patient', { _total: 'accurate' }).total, 'bounded');
-    assert.equal(plan('Patient', { _total: 'estimate' }).total, 'bounded');
+    assert.equal(plan('Patient', { _total: 'accurate' }).total, 'exact');
+    assert.equal(plan('Patient', { _total: 'estimate' }).total, 'estimate');
     assert.equal(planSearch(parseSearch('Patient', { _total: 'none' }), { defaultTotal: 'bounded' }).total, 'none');
   });
 });

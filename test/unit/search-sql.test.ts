@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SearchFilter, SearchQuery } from '../../src/store/search-query.js';
-import { compileCount, compileReferencing, compileSearch, TOTAL_THRESHOLD, type SqlQuery } from '../../src/store/search-sql.js';
+import { compileCount, compileSearch, TOTAL_THRESHOLD, type SqlQuery } from '../../src/store/search-sql.js';
 
 const INJECTION = "'; DROP TABLE resources;--";
 const PARTITION = 7;
@@ -12,20 +12,36 @@ function hostileFilters(): SearchFilter[] {
   return [
     { kind: 'token', param: x, negate: false, anyOf: [{ match: 'code', system: x, code: x }, { match: 'text', text: x }] },
     { kind: 'token', param: x, negate: true, anyOf: [{ match: 'code', code: x }] },
-    { kind: 'string', param: x, anyOf: [{ mode: 'exact', value: x }, { mode: 'prefix', value: x }, { mode: 'contains', value: x }] },
+    { kind: 'string', param: x, anyOf: [{ mode: 'exact', value: x, raw: x }, { mode: 'prefix', value: x }, { mode: 'contains', value: x }] },
+    { kind: 'token', param: x, negate: false, anyOf: [{ match: 'ofType', typeSystem: x, typeCode: x, value: x }] },
     {
       kind: 'reference',
       param: x,
       anyOf: [{ match: 'target', targetType: x, targetId: x }, { match: 'url', reference: x }, { match: 'identifier', system: x, value: x }],
     },
-    { kind: 'uri', param: x, anyOf: [x] },
+    { kind: 'uri', param: x, anyOf: [{ match: 'equals', values: [x] }, { match: 'equals', values: [x, x] }, { match: 'below', value: x }] },
     { kind: 'date', param: x, anyOf: [{ comparator: 'ge', low: x, high: x }, { comparator: 'gt', low: x, high: x }] },
     { kind: 'number', param: x, anyOf: [{ comparator: 'ap', value: x, low: x, high: x }] },
-    { kind: 'quantity', param: x, anyOf: [{ comparator: 'eq', value: x, low: x, high: x, canonical: false, system: x, code: x }] },
-    { kind: 'quantity', param: x, anyOf: [{ comparator: 'gt', value: x, low: x, high: x, canonical: true, code: x }] },
+    { kind: 'quantity', param: x, anyOf: [{ comparator: 'eq', value: x, low: x, high: x, system: x, code: x }] },
+    { kind: 'quantity', param: x, anyOf: [{ comparator: 'gt', value: x, low: x, high: x, code: x, canonical: { code: x, value: x, low: x, high: x } }] },
     { kind: 'id', anyOf: [x] },
     { kind: 'lastUpdated', anyOf: [{ comparator: 'eq', low: x, high: x }] },
     { kind: 'missing', param: x, missing: true },
+    { kind: 'number', param: x, anyOf: [{ comparator: 'sa', value: x, low: x, high: x }, { comparator: 'eb', value: x, low: x, high: x }] },
+    {
+      kind: 'composite',
+      param: x,
+      anyOf: [[{ kind: 'token', param: x, negate: false, anyOf: [{ match: 'code', code: x }] }, { kind: 'quantity', param: x, anyOf: [{ comparator: 'gt', value: x, low: x, high: x }] }]],
+    },
+    {
+      kind: 'chain',
+      param: x,
+      targets: [
+        { targetType: x, filter: { kind: 'chain', param: x, targets: [{ targetType: x, filter: { kind: 'missing', param: x, missing: false } }] } },
+        { targetType: x, filter: { kind: 'lastUpdated', anyOf: [{ comparator: 'gt', low: x, high: x }] } },
+      ],
+    },
+    { kind: 'has', sourceType: x, param: x, filter: { kind: 'token', param: x, negate: true, anyOf: [{ match: 'code', code: x }] } },
   ];
 }
 
@@ -58,7 +74,9 @@ function assertSafe(sql: SqlQuery): void {
   assert.ok(references.length > 0);
   for (const { table, alias } of references) {
     assert.match(sql.text, new RegExp(`\\b${alias}\\.partition_id = \\$1::integer`), `${table} ${alias} is not constrained by partition_id`);
-    assert.match(sql.text, new RegExp(`\\b${alias}\\.resource_type = \\$2::text`), `${table} ${alias} is not constrained by resource_type`);
+    // $2 is the searched type; chains and _has bind the other end's type.
+    const type = new RegExp(`\\b${alias}\\.resource_type = \\$(\\d+)::text`).exec(sql.text);
+    assert.ok(type && typeof sql.values[Number(type[1]) - 1] === 'string', `${table} ${alias} is not constrained by resource_type`);
   }
   // Each value has a placeholder in the text and each placeholder a value (an unused one fails in PostgreSQL).
   const placeholders = new Set([...sql.text.matchAll(/\$(\d+)::/g)].map(([, n]) => Number(n)));
@@ -85,7 +103,12 @@ describe('compileSearch', () => {
   it('constrains the resources row and every EXISTS subquery by partition and type', () => {
     const sql = compileSearch(hostileQuery(), PARTITION);
     const subqueries = sql.text.match(/EXISTS \(SELECT 1 FROM/g) ?? [];
-    assert.equal(subqueries.length, hostileFilters().filter((filter) => !['id', 'lastUpdated', 'missing'].includes(filter.kind)).length);
+    // one per single-table filter; composites, chains and _has nest several
+    const nesting = ['composite', 'chain', 'has'];
+    const simple = hostileFilters().filter((filter) => !['id', 'lastUpdated', 'missing', ...nesting].includes(filter.kind)).length;
+    assert.ok(subqueries.length > simple);
+    const single = compileSearch({ ...hostileQuery(), filters: hostileFilters().filter((filter) => !nesting.includes(filter.kind)) }, PARTITION);
+    assert.equal((single.text.match(/EXISTS \(SELECT 1 FROM/g) ?? []).length, simple);
     assert.match(sql.text, /r\.partition_id = \$1::integer AND r\.resource_type = \$2::text AND NOT r\.deleted/);
     assert.match(sql.text, /NOT EXISTS \(SELECT 1 FROM search_token/);
   });
@@ -136,11 +159,3 @@ describe('compileCount', () => {
   });
 });
 
-describe('compileReferencing', () => {
-  it('binds the source type, parameter, target type and ids', () => {
-    const sql = compileReferencing({ sourceType: INJECTION, param: INJECTION, targetType: INJECTION, targetIds: [INJECTION], limit: 50 }, PARTITION);
-    assertSafe(sql);
-    assert.match(sql.text, /FROM search_reference i1 WHERE i1\.partition_id = \$1::integer AND i1\.resource_type = \$2::text/);
-    assert.equal(sql.values.at(-1), 50);
-  });
-});

@@ -43,7 +43,23 @@ export function allResourceTypes(): string[] {
 /** The search parameter `code` of `resourceType`, including those inherited from Resource. */
 export function searchParameter(resourceType: string, code: string): SearchParameter | undefined {
   loadDefinitions();
-  return getSearchParameter(resourceType, code);
+  // The registry is a plain object: `__proto__` or `constructor` must not find its prototype's members.
+  return Object.hasOwn(getSearchParameters(resourceType) ?? {}, code) ? getSearchParameter(resourceType, code) : undefined;
+}
+
+let parametersByUrl: Map<string, SearchParameter> | undefined;
+
+/** A search parameter by its canonical URL (how composite parameters name their components). */
+export function searchParameterByUrl(url: string): SearchParameter | undefined {
+  if (!parametersByUrl) {
+    parametersByUrl = new Map();
+    for (const type of allResourceTypes()) {
+      for (const sp of Object.values(searchParameters(type))) {
+        if (sp.url) parametersByUrl.set(sp.url, sp);
+      }
+    }
+  }
+  return parametersByUrl.get(url);
 }
 
 /** Every search parameter of `resourceType`, keyed by code. */

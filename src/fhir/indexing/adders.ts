@@ -50,7 +50,16 @@ export function addToken(c: Collector, param: string, grp: number, tv: TypedValu
     case 'Identifier': {
       const idValue = obj && primitiveText(obj.value);
       if (!obj || idValue === undefined) return false;
-      return c.token(param, grp, str(obj.system) ?? '', idValue, normalizedOrNull(asObject(obj.type)?.text));
+      const system = str(obj.system) ?? '';
+      const type = asObject(obj.type);
+      const display = normalizedOrNull(type?.text);
+      // One row per type coding, so that :of-type matches the type and the value of one identifier.
+      let added = false;
+      for (const coding of asArray(type?.coding).map(asObject)) {
+        const typeCode = primitiveText(coding?.code);
+        if (typeCode !== undefined) added = c.token(param, grp, system, idValue, display, { system: str(coding?.system) ?? '', code: typeCode }) || added;
+      }
+      return added || c.token(param, grp, system, idValue, display);
     }
     case 'ContactPoint': {
       const cpValue = obj && primitiveText(obj.value);
@@ -119,20 +128,27 @@ export function addDate(c: Collector, param: string, grp: number, tv: TypedValue
   const obj = asObject(value);
   if (!obj) return false;
   if (tv.type === 'Period') {
-    const start = typeof obj.start === 'string' ? dateRange(obj.start) : undefined;
-    const end = typeof obj.end === 'string' ? dateRange(obj.end) : undefined;
-    if ((obj.start !== undefined && !start) || (obj.end !== undefined && !end) || (!start && !end)) return false;
-    return c.date(param, grp, start?.low ?? DATE_MIN, end?.high ?? DATE_MAX);
+    const range = periodRange(obj);
+    return range ? c.date(param, grp, range.low, range.high) : false;
   }
   if (tv.type === 'Timing') {
-    let added = false;
-    for (const event of asArray(obj.event)) {
-      const range = typeof event === 'string' ? dateRange(event) : undefined;
-      if (range) added = c.date(param, grp, range.low, range.high) || added;
-    }
-    return added;
+    // FHIR R4 search (date): only a schedule's outer limits matter, its events and repeat bounds.
+    const ranges = asArray(obj.event).map((event) => (typeof event === 'string' ? dateRange(event) : undefined));
+    const bounds = asObject(asObject(obj.repeat)?.boundsPeriod);
+    if (bounds) ranges.push(periodRange(bounds));
+    const known = ranges.filter((range): range is { low: string; high: string } => range !== undefined);
+    if (known.length === 0) return false;
+    return c.date(param, grp, known.map((range) => range.low).sort()[0], known.map((range) => range.high).sort().at(-1)!);
   }
   return false;
+}
+
+/** A Period's range, open ends unbounded; undefined when neither end is a valid date. */
+function periodRange(period: Obj): { low: string; high: string } | undefined {
+  const start = typeof period.start === 'string' ? dateRange(period.start) : undefined;
+  const end = typeof period.end === 'string' ? dateRange(period.end) : undefined;
+  if ((period.start !== undefined && !start) || (period.end !== undefined && !end) || (!start && !end)) return undefined;
+  return { low: start?.low ?? DATE_MIN, high: end?.high ?? DATE_MAX };
 }
 
 export function addNumber(c: Collector, param: string, grp: number, tv: TypedValue): boolean {

@@ -19,7 +19,7 @@ import {
 } from '@medplum/core';
 import type { Atom, AtomContext, TypedValue } from '@medplum/core';
 import type { SearchParameter } from '@medplum/fhirtypes';
-import { allResourceTypes, searchParameters } from '../definitions/index.js';
+import { searchParameterByUrl, searchParameters } from '../definitions/index.js';
 import { referenceTargetType } from './references.js';
 import { QUANTITY_TYPES } from './values.js';
 
@@ -303,19 +303,6 @@ const COMPONENT_EXPRESSION_FIXES: Readonly<Record<string, string[]>> = {
 };
 
 const plans = new Map<string, TypePlan>();
-let parametersByUrl: Map<string, SearchParameter> | undefined;
-
-function searchParameterByUrl(url: string): SearchParameter | undefined {
-  if (!parametersByUrl) {
-    parametersByUrl = new Map();
-    for (const type of allResourceTypes()) {
-      for (const sp of Object.values(searchParameters(type))) {
-        if (sp.url) parametersByUrl.set(sp.url, sp);
-      }
-    }
-  }
-  return parametersByUrl.get(url);
-}
 
 export function planFor(resourceType: string): TypePlan {
   let plan = plans.get(resourceType);

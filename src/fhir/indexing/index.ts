@@ -23,17 +23,18 @@ import type {
 } from '../../store/index-rows.js';
 import { emptyIndexRows } from '../../store/index-rows.js';
 import { isR4ResourceType, loadDefinitions } from '../definitions/index.js';
+import { TENANT_TAG_SYSTEM } from '../tenant-tag.js';
 import { decimalRange } from '../units.js';
 import { addDate, addNumber, addQuantity, addReference, addString, addToken, addUri } from './adders.js';
 import { planFor, type ValueKind } from './expressions.js';
 import { sortRows } from './sort-rows.js';
-import { fitsKey, normalizedOrNull } from './values.js';
+import { clippedOrNull, fitsKey, normalizedOrNull } from './values.js';
 
 /**
  * Version of the row format. Bump it whenever the rows computed for a given resource change, so
  * that resources indexed by an older version (resources.index_version) can be re-indexed.
  */
-export const INDEX_VERSION = 1;
+export const INDEX_VERSION = 2;
 
 // ---------------------------------------------------------------------------------------------
 // Row collection
@@ -63,21 +64,26 @@ export class Collector {
     return [...this.params].sort();
   }
 
-  token(param: string, grp: number, system: string, code: string | null, display: string | null): boolean {
+  /** `type`: an Identifier's type coding, for :of-type. The tenant tag is never indexed. */
+  token(param: string, grp: number, system: string, code: string | null, display: string | null, type?: { system: string; code: string }): boolean {
     if (code === null && display === null) return false;
-    if (!fitsKey(system, code)) return false;
-    if (!this.fresh(`t\u0000${param}\u0000${grp}\u0000${system}\u0000${code ?? '\u0001'}\u0000${display ?? '\u0001'}`)) return true;
-    const row: TokenRow = { param, grp, system, code, display };
+    if (system === TENANT_TAG_SYSTEM || !fitsKey(system, code)) return false;
+    const typeSystem = type?.system ?? null;
+    const typeCode = type?.code ?? null;
+    const key = `t\u0000${param}\u0000${grp}\u0000${system}\u0000${code ?? '\u0001'}\u0000${display ?? '\u0001'}\u0000${typeSystem ?? '\u0001'}\u0000${typeCode ?? '\u0001'}`;
+    if (!this.fresh(key)) return true;
+    const row: TokenRow = { param, grp, system, code, display, typeSystem, typeCode };
     this.rows.token.push(row);
     this.used(param, grp);
     return true;
   }
 
-  string(param: string, grp: number, raw: unknown): boolean {
-    const value = normalizedOrNull(raw);
-    if (value === null || value.length === 0) return false;
-    if (!this.fresh(`s\u0000${param}\u0000${grp}\u0000${value}`)) return true;
-    const row: StringRow = { param, grp, value };
+  string(param: string, grp: number, text: unknown): boolean {
+    const value = normalizedOrNull(text);
+    const raw = clippedOrNull(text);
+    if (value === null || raw === null || value.length === 0) return false;
+    if (!this.fresh(`s\u0000${param}\u0000${grp}\u0000${raw}`)) return true;
+    const row: StringRow = { param, grp, value, raw };
     this.rows.string.push(row);
     this.used(param, grp);
     return true;

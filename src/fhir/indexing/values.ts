@@ -49,6 +49,12 @@ export function normalizedOrNull(value: unknown): string | null {
   return text === undefined ? null : clip(normalizeString(text));
 }
 
+/** The text as written, clipped like the normalised form (so that :exact sees the same prefix). */
+export function clippedOrNull(value: unknown): string | null {
+  const text = str(value);
+  return text === undefined ? null : clip(text);
+}
+
 /** Compares by Unicode code point, which is the byte order of UTF-8 under COLLATE "C". */
 export function compareCodePoints(a: string, b: string): number {
   const n = Math.min(a.length, b.length);

@@ -2,23 +2,69 @@ import { allResourceTypes, searchParameters } from '../definitions/index.js';
 
 /**
  * The CapabilityStatement served at /v1/metadata and /v1/fhir/metadata, generated from what the
- * server supports: every R4 resource type, its interactions and its search parameters. Operations
- * are added here as they land.
+ * server supports: every R4 resource type, its interactions, its search parameters (with their
+ * descriptions) and its _include / _revinclude values, all from the definitions registry.
+ * Operations are added here as they land.
  */
 const INTERACTIONS = ['read', 'create', 'update', 'patch', 'delete', 'search-type'];
-/** Result parameters honoured on every type. */
-const COMMON_SEARCH = [
-  { name: '_id', type: 'token' },
-  { name: '_lastUpdated', type: 'date' },
-  { name: '_count', type: 'number' },
-  { name: '_sort', type: 'string' },
-  { name: '_total', type: 'token' },
+/** The common parameters of every type (FHIR R4 search §3.1.1.3); the registry has them without a description. */
+const COMMON_PARAMETERS: Record<string, string> = {
+  _id: 'Logical id of the resource',
+  _lastUpdated: 'When the resource version last changed',
+  _tag: 'Tags applied to the resource (meta.tag)',
+  _profile: 'Profiles the resource claims to conform to (meta.profile)',
+  _security: 'Security labels applied to the resource (meta.security)',
+  _source: 'Where the resource comes from (meta.source)',
+};
+/** Result parameters honoured on every type (docs/search.md). */
+const RESULT_PARAMETERS = [
+  { name: '_count', type: 'number', documentation: 'Page size: 20 by default, at most 100' },
+  { name: '_sort', type: 'string', documentation: 'Comma-separated sort keys, - for descending; the id breaks ties' },
+  { name: '_total', type: 'token', documentation: 'none, estimate or accurate; by default the total is given only when the first page holds every match' },
+  { name: '_summary', type: 'token', documentation: 'true, false, count, data or text' },
+  { name: '_elements', type: 'string', documentation: 'Comma-separated top-level elements to return' },
 ];
+
+interface SearchParam { name: string; definition?: string; type: string; documentation?: string }
+
+/** Every search parameter of `type`: the common ones, then the type's own from the registry. */
+function searchParams(type: string): SearchParam[] {
+  const own = Object.entries(searchParameters(type))
+    .filter(([code, parameter]) => !code.startsWith('_') && parameter.expression)
+    .map(([code, parameter]) => ({ name: code, definition: parameter.url, type: parameter.type, ...(parameter.description ? { documentation: parameter.description } : {}) }));
+  const common = Object.entries(COMMON_PARAMETERS).flatMap(([code, documentation]) => {
+    const parameter = searchParameters(type)[code];
+    return parameter ? [{ name: code, type: parameter.type, documentation }] : [];
+  });
+  return [...common, ...RESULT_PARAMETERS, ...own];
+}
+
+/** `Source:param` for each reference parameter, by target type (the _revinclude values a type accepts). */
+function referencingParameters(): Map<string, string[]> {
+  const byTarget = new Map<string, string[]>();
+  for (const type of allResourceTypes()) {
+    for (const value of referenceParameters(type)) {
+      for (const target of value.targets) {
+        const list = byTarget.get(target);
+        if (list) list.push(value.include);
+        else byTarget.set(target, [value.include]);
+      }
+    }
+  }
+  return byTarget;
+}
+
+function referenceParameters(type: string): Array<{ include: string; targets: string[] }> {
+  return Object.entries(searchParameters(type))
+    .filter(([code, parameter]) => !code.startsWith('_') && parameter.type === 'reference' && parameter.expression)
+    .map(([code, parameter]) => ({ include: `${type}:${code}`, targets: parameter.target ?? [] }));
+}
 
 let cached: { baseUrl: string; text: string } | undefined;
 
 export function capabilityStatement(baseUrl: string): string {
   if (cached?.baseUrl === baseUrl) return cached.text;
+  const revincludes = referencingParameters();
   const statement = {
     resourceType: 'CapabilityStatement',
     status: 'active',
@@ -34,6 +80,7 @@ export function capabilityStatement(baseUrl: string): string {
       {
         mode: 'server',
         security: { description: 'Send an API key in the x-api-key header (clk_live_… or clk_test_…).' },
+        interaction: [{ code: 'search-system', documentation: 'GET /v1/fhir?_type=A,B with the common parameters, sorted by _lastUpdated' }],
         resource: allResourceTypes().map((type) => ({
           type,
           interaction: INTERACTIONS.map((code) => ({ code })),
@@ -43,12 +90,9 @@ export function capabilityStatement(baseUrl: string): string {
           conditionalCreate: false,
           conditionalUpdate: false,
           conditionalDelete: 'not-supported',
-          searchParam: [
-            ...COMMON_SEARCH,
-            ...Object.entries(searchParameters(type))
-              .filter(([code, parameter]) => !code.startsWith('_') && parameter.expression)
-              .map(([code, parameter]) => ({ name: code, definition: parameter.url, type: parameter.type })),
-          ],
+          searchInclude: ['*', ...referenceParameters(type).map((value) => value.include)],
+          searchRevInclude: ['*', ...(revincludes.get(type) ?? [])],
+          searchParam: searchParams(type),
         })),
       },
     ],

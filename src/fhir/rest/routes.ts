@@ -6,10 +6,12 @@ import { ApiError } from '../../errors.js';
 import { buildMeta } from '../../http/envelope.js';
 import { methodNotAllowed, parseIfMatch } from '../../http/routing.js';
 import { isFhirId } from '../../ids.js';
+import { BundleProcessor } from '../bundle/processor.js';
 import { isR4ResourceType } from '../definitions/index.js';
 import type { FhirRepository, ResourceVersion } from '../repository.js';
 import type { FhirSearch } from '../search/service.js';
 import { capabilityStatement } from './capability.js';
+import { registerFormSearchRoutes, registerSystemSearchRoutes, sendCompartmentSearch, sendSearch } from './search-routes.js';
 
 /** FHIR bodies (and later Bundles) may be larger than simplified ones. */
 export const FHIR_BODY_LIMIT = 16 * 1024 * 1024;
@@ -22,7 +24,8 @@ type CompartmentRequest = FastifyRequest<{ Params: { type: string; id: string; r
 /**
  * The raw FHIR R4 passthrough under /v1/fhir: CRUD and search for any R4 resource type, with
  * responses as plain FHIR JSON (no envelope) and errors as OperationOutcomes. Paths reserved for
- * later features (Bundles, history, _search, operations, compartments) answer 501.
+ * later features (history, operations, compartments other than Patient) answer 501; searches are
+ * in src/fhir/rest/search-routes.ts.
  */
 export function registerFhirRoutes(app: FastifyInstance, repository: FhirRepository, search: FhirSearch): void {
   const config = { surface: 'fhir' as const, auth: true };
@@ -35,11 +38,16 @@ export function registerFhirRoutes(app: FastifyInstance, repository: FhirReposit
   app.get('/v1/metadata', { config: publicConfig }, sendCapability);
   app.get('/v1/fhir/metadata', { config: publicConfig }, sendCapability);
 
+  const bundles = new BundleProcessor(repository, search, app.publicUrl);
   for (const url of ['/v1/fhir', '/v1/fhir/']) {
-    app.post(url, { config, bodyLimit: FHIR_BODY_LIMIT }, async () => notImplemented('Batch and transaction Bundles'));
+    app.post(url, { config, bodyLimit: FHIR_BODY_LIMIT }, async (request, reply) => {
+      const response = await bundles.process(requestContext(request), request.body);
+      buildMeta(request, reply, 200);
+      return reply.type(FHIR_JSON).send(response);
+    });
   }
   app.get('/v1/fhir/_history', { config }, async () => notImplemented('System history'));
-  app.post('/v1/fhir/_search', { config }, async () => notImplemented('System search'));
+  registerSystemSearchRoutes(app, search);
 
   app.post('/v1/fhir/:type', { config, bodyLimit: FHIR_BODY_LIMIT }, async (request: TypeRequest, reply) => {
     const type = resourceTypeOf(request.params.type);
@@ -50,15 +58,13 @@ export function registerFhirRoutes(app: FastifyInstance, repository: FhirReposit
 
   app.get('/v1/fhir/:type', { config }, async (request: TypeRequest, reply) => {
     const type = resourceTypeOf(request.params.type);
-    const bundle = await search.searchBundle(requestContext(request), type, request.query, app.publicUrl);
-    buildMeta(request, reply, 200);
-    return reply.type(FHIR_JSON).send(bundle);
+    return sendSearch(search, request, reply, type, request.query, { path: type });
   });
 
   methodNotAllowed(app, '/v1/fhir/:type', ['GET', 'POST'], 'fhir');
 
   app.get('/v1/fhir/:type/_history', { config }, async () => notImplemented('Type history'));
-  app.post('/v1/fhir/:type/_search', { config }, async () => notImplemented('_search'));
+  registerFormSearchRoutes(app, search, resourceTypeOf);
 
   app.get('/v1/fhir/:type/:id', { config }, async (request: InstanceRequest, reply) => {
     const { type, id } = instanceOf(request);
@@ -98,12 +104,13 @@ export function registerFhirRoutes(app: FastifyInstance, repository: FhirReposit
   app.get('/v1/fhir/:type/:id/_history', { config }, async () => notImplemented('Instance history'));
   app.get('/v1/fhir/:type/:id/_history/:vid', { config }, async () => notImplemented('vread'));
   // Patient/{id}/{Type} (compartment search) and {Type}/{id}/$operation share this shape.
-  app.route({ method: ['GET', 'POST'], url: '/v1/fhir/:type/:id/:rest', config, bodyLimit: FHIR_BODY_LIMIT, handler: async (request: CompartmentRequest) => {
+  app.route({ method: ['GET', 'POST'], url: '/v1/fhir/:type/:id/:rest', config, bodyLimit: FHIR_BODY_LIMIT, handler: async (request: CompartmentRequest, reply) => {
     const { rest } = request.params;
-    instanceOf(request as unknown as InstanceRequest);
+    const owner = instanceOf(request as unknown as InstanceRequest);
     if (rest.startsWith('$')) return notImplemented(`Operation ${operationName(rest)}`);
     if (!isR4ResourceType(rest)) throw new ApiError('NOT_FOUND', 'Unknown resource type');
-    return notImplemented('Compartment search');
+    if (request.method !== 'GET') return notImplemented('Compartment search by POST');
+    return sendCompartmentSearch(search, request, reply, owner, rest);
   } });
 }
 

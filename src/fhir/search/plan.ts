@@ -1,13 +1,16 @@
 import type {
   DateRangeMatch,
+  IndexFilter,
   NumberMatch,
   QuantityMatch,
   ReferenceMatch,
   SearchFilter,
   SearchQuery,
   SortSpec,
+  StringMatch,
   TokenMatch,
   TotalMode,
+  UriMatch,
 } from '../../store/search-query.js';
 import { DATE_MAX, DATE_MIN, dateRange } from '../indexing/dates.js';
 import { normalizeString } from '../normalize.js';
@@ -55,9 +58,11 @@ export function planSearch(request: SearchRequest, options: PlanOptions = {}): S
     filters: request.criteria.map(toFilter),
     sort,
     pageSize: Math.min(request.count ?? options.defaultCount ?? DEFAULT_COUNT, options.maxCount ?? MAX_COUNT),
-    total: request.total === undefined ? (options.defaultTotal ?? 'none') : request.total === 'none' ? 'none' : 'bounded',
+    total: request.total === undefined ? (options.defaultTotal ?? 'none') : TOTAL_MODES[request.total],
   };
 }
+
+const TOTAL_MODES = { none: 'none', estimate: 'estimate', accurate: 'exact' } as const;
 
 function toSortSpec(sort: SortRequest): SortSpec {
   const direction = sort.descending ? 'desc' : 'asc';
@@ -69,15 +74,17 @@ function toSortSpec(sort: SortRequest): SortSpec {
 function toFilter(criterion: Criterion): SearchFilter {
   switch (criterion.type) {
     case 'string':
-      return { kind: 'string', param: criterion.code, anyOf: criterion.values.map((value) => ({ mode: criterion.match, value: normalizeString(value) })) };
+      return { kind: 'string', param: criterion.code, anyOf: criterion.values.map((value) => stringMatch(criterion.match, value)) };
     case 'token':
       return { kind: 'token', param: criterion.code, negate: criterion.not, anyOf: criterion.values.map(tokenMatch) };
     case 'tokenText':
       return { kind: 'token', param: criterion.code, negate: false, anyOf: criterion.values.map((text) => ({ match: 'text', text: normalizeString(text) })) };
+    case 'tokenOfType':
+      return { kind: 'token', param: criterion.code, negate: false, anyOf: criterion.values.map((value) => ({ match: 'ofType', ...value })) };
     case 'reference':
       return { kind: 'reference', param: criterion.code, anyOf: criterion.values.map(referenceMatch) };
     case 'uri':
-      return { kind: 'uri', param: criterion.code, anyOf: criterion.values };
+      return { kind: 'uri', param: criterion.code, anyOf: criterion.values.map((value) => uriMatch(criterion.match, value)) };
     case 'date':
       return { kind: 'date', param: criterion.code, anyOf: criterion.values.map((value) => dateRangeMatch(criterion.code, value)) };
     case 'number':
@@ -90,7 +97,43 @@ function toFilter(criterion: Criterion): SearchFilter {
       return { kind: 'id', anyOf: criterion.values };
     case 'lastUpdated':
       return { kind: 'lastUpdated', anyOf: criterion.values.map((value) => dateRangeMatch('_lastUpdated', value)) };
+    case 'composite':
+      return { kind: 'composite', param: criterion.code, anyOf: criterion.values.map((parts) => parts.map(compositePart)) };
+    case 'chain':
+      return { kind: 'chain', param: criterion.code, targets: criterion.targets.map((target) => ({ targetType: target.type, filter: toFilter(target.criterion) })) };
+    case 'has':
+      return { kind: 'has', sourceType: criterion.sourceType, param: criterion.code, filter: toFilter(criterion.criterion) };
   }
+}
+
+function compositePart(criterion: Criterion): IndexFilter {
+  const filter = toFilter(criterion);
+  if (!INDEX_FILTER_KINDS.has(filter.kind)) throw new SearchError(`${criterion.type} cannot be part of a composite parameter.`);
+  return filter as IndexFilter;
+}
+
+const INDEX_FILTER_KINDS: ReadonlySet<SearchFilter['kind']> = new Set(['token', 'string', 'reference', 'uri', 'date', 'number', 'quantity']);
+
+/** Strings compare normalised; `:exact` also compares the text as written. */
+function stringMatch(mode: 'prefix' | 'exact' | 'contains', value: string): StringMatch {
+  return mode === 'exact' ? { mode, value: normalizeString(value), raw: value } : { mode, value: normalizeString(value) };
+}
+
+/**
+ * `:below` matches the URI and those under it (path-wise); `:above` the URI and its path prefixes
+ * (`http://a.org/fhir/ValueSet/1` is below `http://a.org/fhir/` and `http://a.org/fhir`), listed
+ * here so that the index answers with equality lookups.
+ */
+function uriMatch(mode: 'equals' | 'above' | 'below', value: string): UriMatch {
+  if (mode === 'below') return { match: 'below', value };
+  if (mode === 'equals') return { match: 'equals', values: [value] };
+  const authorityEnd = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*/.exec(value)?.[0].length ?? 0;
+  const prefixes = new Set([value]);
+  for (let slash = value.indexOf('/', authorityEnd); slash !== -1; slash = value.indexOf('/', slash + 1)) {
+    prefixes.add(value.slice(0, slash));
+    prefixes.add(value.slice(0, slash + 1));
+  }
+  return { match: 'equals', values: [...prefixes] };
 }
 
 function tokenMatch(value: TokenValue): TokenMatch {
@@ -161,8 +204,7 @@ function quantityMatch(param: string, value: QuantityValue): QuantityMatch {
   const match = numberMatch(param, value);
   const canonical = [match.value, match.low, match.high].map((decimal) => canonicalizeQuantity(decimal, value.system, value.code));
   const [canonicalValue, low, high] = canonical;
-  if (canonicalValue && low && high) {
-    return { comparator: match.comparator, value: canonicalValue.value, low: low.value, high: high.value, canonical: true, code: canonicalValue.code };
-  }
-  return { ...match, canonical: false, system: value.system, code: value.code };
+  const written: QuantityMatch = { ...match, system: value.system, code: value.code };
+  if (!canonicalValue || !low || !high) return written;
+  return { ...written, canonical: { code: canonicalValue.code, value: canonicalValue.value, low: low.value, high: high.value } };
 }

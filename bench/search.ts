@@ -1,0 +1,239 @@
+/**
+ * npm run bench -- --search [--size 100000] [--tenants 4] [--seconds 3] [--rounds 3] [--loaders 2] [--server-only]
+ *
+ * The search benchmark of issue 4. Per target database:
+ *   1. load the 80 Synthea bundles of ../shared/fixtures/synthea-r4 again and again as transaction
+ *      Bundles through POST /v1/fhir (fresh ids each time), round-robin across several tenants,
+ *      until `--size` resources, reporting the load rate; then VACUUM ANALYZE;
+ *   2. draw each query's runtime values at random from the first tenant's data;
+ *   3. EXPLAIN ANALYZE the SQL the engine runs for one sample of each query (printed);
+ *   4. measure each query's single-client p50/p95 through HTTP, and its throughput at 8 clients
+ *      against a bare-SQL route running the hand-written equivalent in the same run.
+ * The results replace this size's block of the search section of docs/benchmarks.md.
+ */
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import Fastify from 'fastify';
+import pg from 'pg';
+import { TenantService } from '../src/auth/tenants.js';
+import type { Database } from '../src/store/database.js';
+import { fmt, load, machineLine, median, onEachTarget, startBenchApp, withBenchDatabase } from './harness.js';
+import type { LoadResult } from './load.js';
+import { QUERIES, type Sample } from './search-queries.js';
+
+export const SEARCH_SECTION = '## Search benchmark (issue 4)';
+const FIXTURES = new URL('../../shared/fixtures/synthea-r4/', import.meta.url);
+const CLIENTS = 8;
+
+interface Options { size: number; tenants: number; seconds: number; rounds: number; loaders: number; embedded: boolean }
+
+function options(argv: string[]): Options {
+  const number = (flag: string, fallback: number) => {
+    const at = argv.indexOf(flag);
+    const value = at >= 0 ? Number(argv[at + 1]) : fallback;
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`${flag} takes a positive number`);
+    return value;
+  };
+  return {
+    size: number('--size', 100_000), tenants: number('--tenants', 4), seconds: number('--seconds', 3), rounds: number('--rounds', 3),
+    loaders: number('--loaders', 2), embedded: !argv.includes('--server-only'),
+  };
+}
+
+interface LoadReport { resources: number; bundles: number; seconds: number }
+interface QueryReport { name: string; unsupported?: string; single?: LoadResult; api: LoadResult[]; sql: LoadResult[]; plan?: PlanSummary }
+interface PlanSummary { statements: number; milliseconds: number; seqScans: string[] }
+interface TargetReport { name: string; version: string; load: LoadReport; queries: QueryReport[] }
+
+/** The Synthea patient bundles (not the hospital/practitioner companions), as raw request bodies. */
+async function syntheaBundles(): Promise<Array<{ body: string; entries: number }>> {
+  const names = (await readdir(FIXTURES)).filter((name) => name.endsWith('.json') && !name.startsWith('_') && name !== 'index.json').sort();
+  return Promise.all(names.map(async (name) => {
+    const body = await readFile(new URL(name, FIXTURES), 'utf8');
+    return { body, entries: (JSON.parse(body) as { entry: unknown[] }).entry.length };
+  }));
+}
+
+/** Posts bundles (cycling through the files and the tenants) with `loaders` in flight until `size` resources are stored. */
+async function loadDataset(port: number, keys: string[], size: number, loaders: number): Promise<LoadReport> {
+  const bundles = await syntheaBundles();
+  let next = 0;
+  let resources = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (resources < size) {
+      const index = next++;
+      const bundle = bundles[index % bundles.length];
+      resources += bundle.entries;
+      const response = await fetch(`http://127.0.0.1:${port}/v1/fhir`, {
+        method: 'POST', body: bundle.body, headers: { 'content-type': 'application/fhir+json', 'x-api-key': keys[index % keys.length] },
+      });
+      const text = await response.text();
+      if (response.status !== 200) throw new Error(`bundle ${index} answered ${response.status}: ${text.slice(0, 300)}`);
+      if (index % 50 === 0) process.stderr.write(`  loaded ~${resources} resources\n`);
+    }
+  };
+  await Promise.all(Array.from({ length: loaders }, worker));
+  return { resources, bundles: next, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Records the SQL the app sends while `recording` is on, to EXPLAIN it afterwards. */
+function recordStatements(db: Database): { during<T>(fn: () => Promise<T>): Promise<Array<{ text: string; values: unknown[] }>> } {
+  let recording = false;
+  const recorded: Array<{ text: string; values: unknown[] }> = [];
+  db.pool.on('connect', (client) => {
+    const original = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (config: unknown, ...rest: unknown[]) => {
+      const statement = config as { text?: string; values?: unknown[] };
+      if (recording && typeof statement?.text === 'string' && /^\s*(SELECT|WITH)\b/i.test(statement.text) && /\b(resources|search_\w+)\b/.test(statement.text)) {
+        recorded.push({ text: statement.text, values: statement.values ?? [] });
+      }
+      return original(config, ...rest);
+    };
+  });
+  return {
+    async during(fn) {
+      recorded.length = 0;
+      recording = true;
+      try {
+        await fn();
+      } finally {
+        recording = false;
+      }
+      return [...recorded];
+    },
+  };
+}
+
+async function explain(pool: pg.Pool, statements: Array<{ text: string; values: unknown[] }>, name: string): Promise<PlanSummary> {
+  let milliseconds = 0;
+  const seqScans = new Set<string>();
+  for (const statement of statements) {
+    const { rows } = await pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${statement.text}`, statement.values);
+    const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
+    console.log(`\n--- ${name}\n${statement.text}\n${plan}`);
+    milliseconds += Number(/Execution Time: ([\d.]+) ms/.exec(plan)?.[1] ?? 0);
+    for (const match of plan.matchAll(/Seq Scan on (\w+)/g)) seqScans.add(match[1]);
+  }
+  return { statements: statements.length, milliseconds, seqScans: [...seqScans] };
+}
+
+const benchTarget = (opts: Options) => (name: string, serverUrl: string): Promise<TargetReport> => withBenchDatabase(serverUrl, async (db, connectionString) => {
+  const recorder = recordStatements(db);
+  const baselinePool = new pg.Pool({ connectionString, max: 10 });
+  const bench = await startBenchApp(db, connectionString);
+  const baseline = Fastify({ logger: false });
+  try {
+    const tenants = new TenantService(db, bench.keyCache);
+    const created = [];
+    for (let i = 0; i < opts.tenants; i++) created.push(await tenants.createTenant({ name: `bench${i}`, plan: 'enterprise', rateLimitPerMinute: null }));
+    const keys = created.map((tenant) => tenant.keys.test);
+    process.stderr.write(`${name}: loading ${opts.size} resources into ${opts.tenants} tenants\n`);
+    const loaded = await loadDataset(bench.port, keys, opts.size, opts.loaders);
+    process.stderr.write(`${name}: loaded ${loaded.resources} resources in ${loaded.seconds.toFixed(0)} s (${fmt(loaded.resources / loaded.seconds)}/s); VACUUM ANALYZE\n`);
+    await db.pool.query('VACUUM ANALYZE');
+
+    // Queries run as the first tenant, in its test partition.
+    const { rows: [{ id: partitionId }] } = await db.pool.query("SELECT id FROM partitions WHERE organisation_id = $1 AND environment = 'test'", [created[0].tenantId]);
+    const samples = new Map<string, Sample[]>();
+    for (const query of QUERIES) samples.set(query.name, (await db.pool.query<Sample>(query.samples, query.samples.includes('$1') ? [partitionId] : [])).rows);
+
+    const byName = new Map(QUERIES.map((query, index) => [`q${index}`, query]));
+    baseline.get('/sql/:query/:sample', async (request, reply) => {
+      const { query: key, sample } = request.params as { query: string; sample: string };
+      const query = byName.get(key)!;
+      const { rows } = await baselinePool.query<{ content: string }>(query.sql, [partitionId, ...query.values(samples.get(query.name)![Number(sample)])]);
+      return reply.type('application/json').send(`[${rows.map((row) => row.content).join(',')}]`);
+    });
+    await baseline.listen({ port: 0, host: '127.0.0.1' });
+    const basePort = (baseline.server.address() as { port: number }).port;
+    const headers = { 'x-api-key': keys[0] };
+
+    const reports: QueryReport[] = [];
+    for (const [key, query] of byName) {
+      const drawn = samples.get(query.name)!;
+      const apiPaths = drawn.map(query.api);
+      const sqlPaths = drawn.map((_, i) => `/sql/${key}/${i}`);
+      const probe = await bench.app.inject({ method: 'GET', url: apiPaths[0], headers });
+      if (probe.statusCode !== 200) {
+        reports.push({ name: query.name, unsupported: `${probe.statusCode}`, api: [], sql: [] });
+        continue;
+      }
+      const statements = await recorder.during(() => bench.app.inject({ method: 'GET', url: apiPaths[0], headers }));
+      const plan = await explain(baselinePool, statements, query.name);
+      const spec = (port: number, paths: string[], connections: number, requestHeaders: Record<string, string>) =>
+        ({ port, method: 'GET', paths, headers: requestHeaders, connections, seconds: opts.seconds });
+      await load(spec(bench.port, apiPaths, 2, headers)); // warm-up
+      const single = await load(spec(bench.port, apiPaths, 1, headers));
+      const api: LoadResult[] = [];
+      const sql: LoadResult[] = [];
+      for (let round = 0; round < opts.rounds; round++) {
+        api.push(await load(spec(bench.port, apiPaths, CLIENTS, headers)));
+        sql.push(await load(spec(basePort, sqlPaths, CLIENTS, {})));
+      }
+      reports.push({ name: query.name, single, api, sql, plan });
+      process.stderr.write(`${name}: ${query.name}: p95 ${single.p95.toFixed(1)} ms, ${fmt(median(api.map((r) => r.perSecond)))} req/s vs ${fmt(median(sql.map((r) => r.perSecond)))}\n`);
+    }
+    const version = (await db.pool.query('SHOW server_version')).rows[0].server_version as string;
+    return { name, version, load: loaded, queries: reports };
+  } finally {
+    await baseline.close();
+    await bench.close();
+    await baselinePool.end();
+  }
+});
+
+function table(report: TargetReport): string {
+  const { load: loaded } = report;
+  const lines = [
+    `#### ${report.name} (PostgreSQL ${report.version})`,
+    '',
+    `Load: ${fmt(loaded.resources)} resources in ${fmt(loaded.bundles)} transaction Bundles through POST /v1/fhir in ${loaded.seconds.toFixed(0)} s: **${fmt(loaded.resources / loaded.seconds)} resources/s**.`,
+    '',
+    `| query | p50 ms (1 client) | p95 ms (1 client) | req/s (${CLIENTS} clients) | bare-SQL req/s | ratio (median of rounds) | ratio range | engine SQL (EXPLAIN ANALYZE) |`,
+    '|---|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const query of report.queries) {
+    if (query.unsupported || !query.single || !query.plan) {
+      lines.push(`| ${query.name} | unsupported (HTTP ${query.unsupported}) | | | | | | |`);
+      continue;
+    }
+    const ratios = query.api.map((result, round) => result.perSecond / query.sql[round].perSecond);
+    const errors = [query.single, ...query.api].reduce((sum, result) => sum + result.errors, 0);
+    const scans = query.plan.seqScans.length ? `seq scan on ${query.plan.seqScans.join(', ')}` : 'no seq scan';
+    const plan = query.plan.statements ? `${query.plan.milliseconds.toFixed(1)} ms, ${scans}` : 'not captured';
+    lines.push(
+      `| ${query.name}${errors ? ` (${errors} errors)` : ''} | ${query.single.p50.toFixed(1)} | ${query.single.p95.toFixed(1)} | ${fmt(median(query.api.map((r) => r.perSecond)))} | ` +
+        `${fmt(median(query.sql.map((r) => r.perSecond)))} | **${Math.round(median(ratios) * 100)}%** | ${Math.round(Math.min(...ratios) * 100)}–${Math.round(Math.max(...ratios) * 100)}% | ` +
+        `${plan} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export async function searchBenchmark(argv: string[]): Promise<void> {
+  const opts = options(argv);
+  const reports = await onEachTarget(benchTarget(opts), { embedded: opts.embedded });
+  const marker = (end: boolean) => `<!-- search ${end ? 'end' : 'start'} size=${opts.size} -->`;
+  const block = [
+    marker(false),
+    `### ${fmt(opts.size)} resources`,
+    '',
+    `- Date: ${new Date().toISOString()}`,
+    `- Machine: ${machineLine()}`,
+    `- Data: the 80 Synthea bundles loaded repeatedly with fresh ids into ${opts.tenants} tenants; queries run as the first tenant (about 1/${opts.tenants} of the data), runtime values drawn at random from its data (${QUERIES.length} queries, up to 200 samples each)`,
+    `- Single-client latency over ${opts.seconds} s; throughput with ${CLIENTS} keep-alive clients, ${opts.rounds} rounds of ${opts.seconds} s alternating with the bare-SQL route; \`VACUUM ANALYZE\` after loading`,
+    '',
+    ...reports.flatMap((report) => [table(report), '']),
+    marker(true),
+  ].join('\n');
+  console.log(block);
+  const file = new URL('../docs/benchmarks.md', import.meta.url);
+  let text = await readFile(file, 'utf8');
+  if (!text.includes(SEARCH_SECTION)) {
+    text = `${text.trimEnd()}\n\n${SEARCH_SECTION}\n\nGenerated by \`npm run bench -- --search --size N\` (bench/search.ts); see docs/search.md for how the dataset is built.\n`;
+  }
+  const start = text.indexOf(marker(false));
+  const end = text.indexOf(marker(true));
+  text = start >= 0 && end > start ? `${text.slice(0, start)}${block}${text.slice(end + marker(true).length)}` : `${text.trimEnd()}\n\n${block}\n`;
+  await writeFile(file, text);
+}

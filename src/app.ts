@@ -16,6 +16,7 @@ import { registerGuards } from './http/guards.js';
 import { registerHealthRoute } from './http/health.js';
 import { loggerOptions, registerRequestLogging } from './http/logging.js';
 import { reindexStale } from './jobs/reindex.js';
+import { fhirBaseUrl } from './config.js';
 import { RateWindow } from './limits/rate-window.js';
 import type { Database } from './store/database.js';
 
@@ -60,7 +61,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   registerRequestLogging(app);
   registerAuthentication(app, options.keyCache, new RateWindow());
 
-  const repository = new FhirRepository(options.db);
+  const repository = new FhirRepository(options.db, fhirBaseUrl(options.publicUrl));
   const search = new FhirSearch(options.db);
   const simplified = new SimplifiedService(repository, search);
   const tenants = new TenantService(options.db, options.keyCache);
@@ -68,6 +69,6 @@ export function buildApp(options: AppOptions): FastifyInstance {
   registerHealthRoute(app, options.db);
   for (const resource of SIMPLIFIED_RESOURCES) registerResourceRoutes(app, simplified, resource);
   registerFhirRoutes(app, repository, search);
-  registerAdminRoutes(app, tenants, repository, options.adminKey, () => reindexStale(options.db));
+  registerAdminRoutes(app, tenants, repository, options.adminKey, () => reindexStale(options.db, fhirBaseUrl(options.publicUrl)));
   return app;
 }

@@ -39,3 +39,8 @@ function parsePort(value: string): number {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('PORT must be an integer between 0 and 65535.');
   return port;
 }
+
+/** The FHIR base URL of a server at `publicUrl`: absolute references under it are this server's. */
+export function fhirBaseUrl(publicUrl: string): string {
+  return `${publicUrl}/v1/fhir`;
+}

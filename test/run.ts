@@ -59,7 +59,7 @@ async function main(): Promise<number> {
 
 async function testFiles(): Promise<string[]> {
   const found: string[] = [];
-  for (const dir of ['test/unit', 'test/api']) {
+  for (const dir of ['test/unit', 'test/api', 'test/conformance']) {
     for (const name of await readdir(path.join(root, dir))) if (name.endsWith('.test.ts')) found.push(path.join(dir, name));
   }
   return found.sort();

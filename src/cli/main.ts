@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { EMBEDDED_ADMIN_KEY_SETTING } from '../auth/bootstrap.js';
-import { ConfigError, loadConfig, type Config } from '../config.js';
+import { ConfigError, fhirBaseUrl, loadConfig, type Config } from '../config.js';
 import { reindexStale } from '../jobs/reindex.js';
 import { startServer } from '../server.js';
 import { openStore } from '../store/connect.js';
@@ -47,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
     });
     case 'reindex': return withStore(config, async (store) => {
       await migrate(store.db);
-      const total = await reindexStale(store.db, (done) => process.stderr.write(`\rreindexed ${done} resources`));
+      const total = await reindexStale(store.db, fhirBaseUrl(config.publicUrl), (done) => process.stderr.write(`\rreindexed ${done} resources`));
       process.stderr.write('\n');
       console.log(`Reindexed ${total} resources`);
     });

@@ -67,7 +67,8 @@ const MAX_WRITE_ATTEMPTS = 5;
  * Reads return the stored text untouched. Tenant scope comes from the context's partition.
  */
 export class FhirRepository {
-  constructor(private readonly db: Database) {}
+  /** `fhirBase`: this server's FHIR base URL ({publicUrl}/v1/fhir), for indexing absolute references. */
+  constructor(private readonly db: Database, private readonly fhirBase: string) {}
 
   /** The current version; NOT_FOUND when absent, GONE when deleted. */
   async read(ctx: RequestContext, resourceType: string, id: string): Promise<ResourceVersion> {
@@ -151,7 +152,7 @@ export class FhirRepository {
       const lastUpdated = new Date().toISOString();
       const planned = writes.map((write, index) => {
         try {
-          return planBatchWrite(ctx, write, stored.get(keys[index]), lastUpdated);
+          return planBatchWrite(ctx, write, stored.get(keys[index]), lastUpdated, this.fhirBase);
         } catch (error) {
           throw located(error, label(index));
         }
@@ -171,7 +172,7 @@ export class FhirRepository {
 
   /** Validates, stamps and indexes `resource` as the version after `stored`, then writes it. */
   private async writeNext(tx: Tx, ctx: RequestContext, resource: Resource, id: string, stored: StoredResource | undefined, operation: 'create' | 'update'): Promise<ResourceVersion | undefined> {
-    const version = nextVersion(ctx, resource, id, stored, operation, new Date().toISOString());
+    const version = nextVersion(ctx, resource, id, stored, operation, new Date().toISOString(), this.fhirBase);
     const createdAt = await writeVersion(tx, ctx.partitionId, version);
     const { resourceType, versionId, lastUpdated } = version;
     return createdAt === undefined ? undefined : { resourceType, id, versionId, createdAt, lastUpdated, content: version.content! };
@@ -179,7 +180,9 @@ export class FhirRepository {
 }
 
 /** Validates, stamps and indexes `resource` as the version after `stored`: what the store writes. */
-function nextVersion(ctx: RequestContext, resource: Resource, id: string, stored: StoredResource | undefined, operation: 'create' | 'update', lastUpdated: string): VersionToWrite {
+function nextVersion(
+  ctx: RequestContext, resource: Resource, id: string, stored: StoredResource | undefined, operation: 'create' | 'update', lastUpdated: string, fhirBase: string,
+): VersionToWrite {
   const versionId = (stored?.versionId ?? 0) + 1;
   const prepared = stamp(resource, id, versionId, lastUpdated, ctx.tenantId);
   const issues = validateResource(prepared);
@@ -188,7 +191,7 @@ function nextVersion(ctx: RequestContext, resource: Resource, id: string, stored
   }
   return {
     resourceType: prepared.resourceType, id, versionId, lastUpdated, deleted: false, content: JSON.stringify(prepared),
-    indexVersion: INDEX_VERSION, index: indexResource(prepared), operation, keyId: ctx.keyId, requestId: ctx.requestId,
+    indexVersion: INDEX_VERSION, index: indexResource(prepared, fhirBase), operation, keyId: ctx.keyId, requestId: ctx.requestId,
     fresh: !stored || stored.deleted,
   };
 }
@@ -208,7 +211,7 @@ function keyOf(write: BatchWrite): string {
   return `${typeOf(write)}/${write.id}`;
 }
 
-function planBatchWrite(ctx: RequestContext, write: BatchWrite, stored: StoredResource | undefined, lastUpdated: string): { version: VersionToWrite; outcome: BatchWritten['outcome'] } {
+function planBatchWrite(ctx: RequestContext, write: BatchWrite, stored: StoredResource | undefined, lastUpdated: string, fhirBase: string): { version: VersionToWrite; outcome: BatchWritten['outcome'] } {
   if (write.method === 'delete') {
     if (!stored || stored.deleted) throw new ApiError('NOT_FOUND', 'Resource not found');
     checkIfMatch(stored, write);
@@ -216,7 +219,7 @@ function planBatchWrite(ctx: RequestContext, write: BatchWrite, stored: StoredRe
   }
   if (write.method === 'update') checkIfMatch(stored, write);
   const created = !stored || stored.deleted;
-  return { version: nextVersion(ctx, write.resource, write.id, stored, created ? 'create' : 'update', lastUpdated), outcome: created ? 'created' : 'updated' };
+  return { version: nextVersion(ctx, write.resource, write.id, stored, created ? 'create' : 'update', lastUpdated, fhirBase), outcome: created ? 'created' : 'updated' };
 }
 
 /** The same error, naming the batch entry it came from. */

@@ -5,7 +5,8 @@ import type { Resource } from '@medplum/fhirtypes';
 import { ApiError } from '../../src/errors.js';
 import { FhirRepository, type RequestContext } from '../../src/fhir/repository.js';
 import { uuidv7 } from '../../src/ids.js';
-import { startTestApp, type Tenant, type TestApp } from '../helpers/app.js';
+import { PUBLIC_URL, startTestApp, type Tenant, type TestApp } from '../helpers/app.js';
+import { fhirBaseUrl } from '../../src/config.js';
 
 /** The repository's batch write path, checked against the single-write path in the tables themselves. */
 const SYNTHEA = new URL('../../../shared/fixtures/synthea-r4/', import.meta.url);
@@ -30,7 +31,7 @@ async function syntheaResources(): Promise<Resource[]> {
 
 before(async () => {
   t = await startTestApp();
-  repository = new FhirRepository(t.database.db);
+  repository = new FhirRepository(t.database.db, fhirBaseUrl(PUBLIC_URL));
   ctx = await contextOf(await t.createTenant());
   other = await contextOf(await t.createTenant());
 });

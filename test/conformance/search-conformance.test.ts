@@ -6,7 +6,7 @@
  * isolation, which are not one-query-one-result, are checked below the table.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { sleep } from '../helpers/assertions.js';
 import { startTestApp, type Tenant, type TestApp } from '../helpers/app.js';
 import { searchAllPages } from '../helpers/fhir-search.js';
@@ -54,19 +54,8 @@ async function check(c: ConformanceCase): Promise<void> {
   if (c.total !== undefined) assert.equal(pages[0].total, c.total, `total of ${message}`);
 }
 
-/** A case with a known gap is reported as TODO while it fails, and fails once it passes. */
-async function checkKnownGap(context: TestContext, c: ConformanceCase): Promise<void> {
-  try {
-    await check(c);
-  } catch (error) {
-    context.todo(`known gap: ${c.gap}`);
-    throw error;
-  }
-  assert.fail(`${c.query} passes now: remove its gap note`);
-}
-
 describe('FHIR search conformance (official R4 examples)', () => {
-  for (const c of CASES) test(c.query, (context) => (c.gap ? checkKnownGap(context, c) : check(c)));
+  for (const c of CASES) test(c.query, () => check(c));
 });
 
 describe('FHIR search paging over the examples', () => {

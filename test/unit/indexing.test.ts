@@ -8,6 +8,10 @@ import { parseReference } from '../../src/fhir/indexing/references.js';
 import { canonicalizeQuantity, decimalRange } from '../../src/fhir/units.js';
 import type { IndexRows } from '../../src/store/index-rows.js';
 
+/** This test server's FHIR base: absolute references under it are local. */
+const FHIR_BASE = 'http://clinik.test/v1/fhir';
+const indexed = (resource: Resource) => indexResource(resource, FHIR_BASE);
+
 /** The shared fixtures, read in place (never copied into the repository). */
 const FIXTURES = new URL('../../../shared/fixtures/', import.meta.url);
 const EXAMPLES = new URL('fhir-r4-examples/resources/', FIXTURES);
@@ -38,7 +42,7 @@ function strings(rows: IndexRows, param: string): string[] {
 }
 
 describe('indexResource: Patient-example (official R4 example)', () => {
-  const rows = indexResource(example('Patient-example.json'));
+  const rows = indexed(example('Patient-example.json'));
 
   it('has an integer INDEX_VERSION', () => {
     assert.ok(Number.isInteger(INDEX_VERSION) && INDEX_VERSION >= 1);
@@ -106,7 +110,7 @@ describe('indexResource: Patient-example (official R4 example)', () => {
 
 describe('indexResource: references', () => {
   it('indexes general-practitioner of Patient-glossy', () => {
-    const rows = indexResource(example('Patient-glossy.json'));
+    const rows = indexed(example('Patient-glossy.json'));
     assert.deepEqual(rowsOf(rows, 'reference', 'general-practitioner'), [
       { param: 'general-practitioner', grp: 0, targetType: 'Practitioner', targetId: 'example', reference: null, identifierSystem: null, identifierValue: null },
     ]);
@@ -114,10 +118,11 @@ describe('indexResource: references', () => {
   });
 
   it('handles absolute, versioned, urn, contained, identifier and unknown-type references', () => {
-    const rows = indexResource({
+    const rows = indexed({
       resourceType: 'Patient',
       generalPractitioner: [
         { reference: 'https://fhir.example.org/r4/Practitioner/pr1/_history/3' },
+        { reference: `${FHIR_BASE}/Practitioner/pr2` },
         { reference: 'urn:uuid:4b7e2c3a-1d2e-4f5a-9b8c-7d6e5f4a3b2c' },
         { reference: '#c1' },
         { identifier: { system: 'http://hl7.org/fhir/sid/us-npi', value: '9999' } },
@@ -127,7 +132,9 @@ describe('indexResource: references', () => {
     } as Resource);
     const gp = rowsOf(rows, 'reference', 'general-practitioner');
     assert.deepEqual(gp, [
-      { param: 'general-practitioner', grp: 0, targetType: 'Practitioner', targetId: 'pr1', reference: 'https://fhir.example.org/r4/Practitioner/pr1/_history/3', identifierSystem: null, identifierValue: null },
+      // Another server's Practitioner: only the literal; one on this server's base: a local target.
+      { param: 'general-practitioner', grp: 0, targetType: null, targetId: null, reference: 'https://fhir.example.org/r4/Practitioner/pr1/_history/3', identifierSystem: null, identifierValue: null },
+      { param: 'general-practitioner', grp: 0, targetType: 'Practitioner', targetId: 'pr2', reference: `${FHIR_BASE}/Practitioner/pr2`, identifierSystem: null, identifierValue: null },
       { param: 'general-practitioner', grp: 0, targetType: null, targetId: null, reference: 'urn:uuid:4b7e2c3a-1d2e-4f5a-9b8c-7d6e5f4a3b2c', identifierSystem: null, identifierValue: null },
       { param: 'general-practitioner', grp: 0, targetType: null, targetId: null, reference: '#c1', identifierSystem: null, identifierValue: null },
       { param: 'general-practitioner', grp: 0, targetType: null, targetId: null, reference: null, identifierSystem: 'http://hl7.org/fhir/sid/us-npi', identifierValue: '9999' },
@@ -139,20 +146,23 @@ describe('indexResource: references', () => {
   });
 
   it('keeps only the branch of a shared parameter that resolves to the right type', () => {
-    const rows = indexResource({
+    const rows = indexed({
       resourceType: 'Observation',
       status: 'final',
       code: { text: 'x' },
-      subject: { reference: 'http://example.org/fhir/Patient/p9' },
+      subject: { reference: `${FHIR_BASE}/Patient/p9` },
     } as Resource);
     assert.deepEqual(rowsOf(rows, 'reference', 'patient').map((r) => r.targetId), ['p9']);
-    const onGroup = indexResource({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: 'Group/g1' } } as Resource);
+    // On another server the type still decides the branch, but the target is only the literal.
+    const foreign = indexed({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: 'http://example.org/fhir/Patient/p9' } } as Resource);
+    assert.deepEqual(rowsOf(foreign, 'reference', 'patient').map((r) => [r.targetId, r.reference]), [[null, 'http://example.org/fhir/Patient/p9']]);
+    const onGroup = indexed({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: 'Group/g1' } } as Resource);
     assert.equal(rowsOf(onGroup, 'reference', 'patient').length, 0);
     assert.equal(rowsOf(onGroup, 'reference', 'subject')[0]?.targetId, 'g1');
   });
 
   it('indexes canonical values of reference parameters without their version', () => {
-    const rows = indexResource({ resourceType: 'QuestionnaireResponse', status: 'completed', questionnaire: 'http://example.org/Questionnaire/q1|2.0' } as Resource);
+    const rows = indexed({ resourceType: 'QuestionnaireResponse', status: 'completed', questionnaire: 'http://example.org/Questionnaire/q1|2.0' } as Resource);
     assert.deepEqual(rowsOf(rows, 'reference', 'questionnaire'), [
       { param: 'questionnaire', grp: 0, targetType: null, targetId: null, reference: 'http://example.org/Questionnaire/q1', identifierSystem: null, identifierValue: null },
     ]);
@@ -161,7 +171,7 @@ describe('indexResource: references', () => {
 
 describe('indexResource: Observations', () => {
   it('indexes valueQuantity with its precision range and canonical value (Observation-example, 185 [lb_av])', () => {
-    const rows = indexResource(example('Observation-example.json'));
+    const rows = indexed(example('Observation-example.json'));
     assert.deepEqual(rowsOf(rows, 'quantity', 'value-quantity'), [
       {
         param: 'value-quantity', grp: 0, value: '185', low: '184.5', high: '185.5',
@@ -175,7 +185,7 @@ describe('indexResource: Observations', () => {
   });
 
   it('converts Celsius to kelvin (Observation-body-temperature)', () => {
-    const rows = indexResource(example('Observation-body-temperature.json'));
+    const rows = indexed(example('Observation-body-temperature.json'));
     const [q] = rowsOf(rows, 'quantity', 'value-quantity');
     assert.equal(q.value, '36.5');
     assert.equal(q.canonicalValue, '309.65');
@@ -184,7 +194,7 @@ describe('indexResource: Observations', () => {
   });
 
   it('links the parts of component-code-value-quantity by grp (Observation-blood-pressure)', () => {
-    const rows = indexResource(example('Observation-blood-pressure.json'));
+    const rows = indexed(example('Observation-blood-pressure.json'));
     const codes = rows.token.filter((r) => r.param === 'component-code-value-quantity#0');
     const values = rows.quantity.filter((r) => r.param === 'component-code-value-quantity#1');
     assert.equal(values.length, 2);
@@ -208,7 +218,7 @@ describe('indexResource: Observations', () => {
   });
 
   it('indexes CodeableConcept text as a text-only token', () => {
-    const rows = indexResource({ resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '1234-5', display: 'Héllo Wörld' }], text: 'Free TEXT' } } as Resource);
+    const rows = indexed({ resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '1234-5', display: 'Héllo Wörld' }], text: 'Free TEXT' } } as Resource);
     assert.deepEqual(rowsOf(rows, 'token', 'code'), [
       { param: 'code', grp: 0, system: 'http://loinc.org', code: '1234-5', display: 'hello world', typeSystem: null, typeCode: null },
       { param: 'code', grp: 0, system: '', code: null, display: 'free text', typeSystem: null, typeCode: null },
@@ -216,7 +226,7 @@ describe('indexResource: Observations', () => {
   });
 
   it('fixes the swapped R4 component expressions of DocumentReference relationship', () => {
-    const rows = indexResource(example('DocumentReference-example.json'));
+    const rows = indexed(example('DocumentReference-example.json'));
     const target = rows.reference.filter((r) => r.param === 'relationship#0');
     const relation = rows.token.filter((r) => r.param === 'relationship#1');
     assert.deepEqual(target.map((r) => [r.targetType, r.targetId, r.grp]), [['DocumentReference', 'example', 1]]);
@@ -241,15 +251,15 @@ describe('indexResource: dates', () => {
   });
 
   it('indexes partial birth dates, Periods with open ends and the outer limits of a Timing', () => {
-    const patient = indexResource({ resourceType: 'Patient', birthDate: '1974-06' } as Resource);
+    const patient = indexed({ resourceType: 'Patient', birthDate: '1974-06' } as Resource);
     assert.deepEqual(rowsOf(patient, 'date', 'birthdate').map((r) => [r.low, r.high]), [['1974-06-01T00:00:00.000Z', '1974-06-30T23:59:59.999Z']]);
 
-    const encounter = indexResource({ resourceType: 'Encounter', status: 'in-progress', class: { code: 'AMB' }, period: { start: '2024-03' } } as Resource);
+    const encounter = indexed({ resourceType: 'Encounter', status: 'in-progress', class: { code: 'AMB' }, period: { start: '2024-03' } } as Resource);
     assert.deepEqual(rowsOf(encounter, 'date', 'date').map((r) => [r.low, r.high]), [['2024-03-01T00:00:00.000Z', DATE_MAX]]);
-    const ended = indexResource({ resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' }, period: { end: '2024-03-05T10:00:00Z' } } as Resource);
+    const ended = indexed({ resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' }, period: { end: '2024-03-05T10:00:00Z' } } as Resource);
     assert.deepEqual(rowsOf(ended, 'date', 'date').map((r) => [r.low, r.high]), [[DATE_MIN, '2024-03-05T10:00:00.999Z']]);
 
-    const request = indexResource({
+    const request = indexed({
       resourceType: 'MedicationRequest', status: 'active', intent: 'order', subject: { reference: 'Patient/1' },
       medicationCodeableConcept: { text: 'x' }, dosageInstruction: [{ timing: { event: ['2024-01-02', '2024-01-03T08:00:00Z'] } }],
     } as Resource);
@@ -259,7 +269,7 @@ describe('indexResource: dates', () => {
       ['2024-01-03T08:00:00.000Z', '2024-01-03T08:00:00.999Z'],
     ]);
     // A whole Timing: "only the outer limits matter" (FHIR R4 search, date), events and repeat bounds.
-    const plan = indexResource({
+    const plan = indexed({
       resourceType: 'CarePlan', status: 'active', intent: 'plan', subject: { reference: 'Patient/1' },
       activity: [{ detail: { status: 'scheduled', scheduledTiming: { event: ['2013-04-02'], repeat: { boundsPeriod: { start: '2013-01-31', end: '2013-03-24' }, frequency: 1, period: 2, periodUnit: 'd' } } } }],
     } as Resource);
@@ -269,7 +279,7 @@ describe('indexResource: dates', () => {
 
 describe('indexResource: strings and numbers', () => {
   it('strips accents and lower-cases', () => {
-    const rows = indexResource({ resourceType: 'Patient', name: [{ family: 'Núñez', given: ['José', 'ÅSA'] }] } as Resource);
+    const rows = indexed({ resourceType: 'Patient', name: [{ family: 'Núñez', given: ['José', 'ÅSA'] }] } as Resource);
     assert.deepEqual(strings(rows, 'given'), ['asa', 'jose']);
     assert.deepEqual(strings(rows, 'family'), ['nunez']);
   });
@@ -277,7 +287,7 @@ describe('indexResource: strings and numbers', () => {
   it('strips accents in a Synthea patient (Alcántar)', () => {
     const bundle = syntheaBundle('Cristobal_Alcantar_87ece1a1-c9d1-4c00-a7e0-8af5f4f71cf0.json');
     const patient = bundle.entry!.map((e) => e.resource!).find((r) => r.resourceType === 'Patient')!;
-    assert.deepEqual(strings(indexResource(patient), 'family'), ['alcantar']);
+    assert.deepEqual(strings(indexed(patient), 'family'), ['alcantar']);
   });
 
   it('keeps the precision of numbers as a range, exactly', () => {
@@ -289,7 +299,7 @@ describe('indexResource: strings and numbers', () => {
     assert.deepEqual(decimalRange(1e-7), { value: '0.0000001', low: '0.00000005', high: '0.00000015' });
     assert.equal(decimalRange('abc'), undefined);
 
-    const risk = indexResource({
+    const risk = indexed({
       resourceType: 'RiskAssessment', status: 'final', subject: { reference: 'Patient/1' },
       prediction: [{ probabilityDecimal: 0.25 }, { probabilityRange: { low: { value: 10 }, high: { value: 20 } } }],
     } as Resource);
@@ -297,7 +307,7 @@ describe('indexResource: strings and numbers', () => {
       { param: 'probability', grp: 0, value: '0.25', low: '0.245', high: '0.255' },
       { param: 'probability', grp: 0, value: '10', low: '10', high: '20' },
     ]);
-    const sequence = indexResource({ resourceType: 'MolecularSequence', coordinateSystem: 0, variant: [{ start: 100, end: 101 }] } as Resource);
+    const sequence = indexed({ resourceType: 'MolecularSequence', coordinateSystem: 0, variant: [{ start: 100, end: 101 }] } as Resource);
     assert.deepEqual(rowsOf(sequence, 'number', 'variant-start'), [{ param: 'variant-start', grp: 0, value: '100', low: '99.5', high: '100.5' }]);
   });
 
@@ -318,7 +328,7 @@ describe('indexResource: strings and numbers', () => {
   });
 
   it('de-duplicates identical rows', () => {
-    const rows = indexResource({ resourceType: 'Patient', name: [{ given: ['Ann'] }, { given: ['Ann', 'ANN'] }], identifier: [{ system: 's', value: '1' }, { system: 's', value: '1' }] } as Resource);
+    const rows = indexed({ resourceType: 'Patient', name: [{ given: ['Ann'] }, { given: ['Ann', 'ANN'] }], identifier: [{ system: 's', value: '1' }, { system: 's', value: '1' }] } as Resource);
     // one row per spelling: :exact tells them apart
     assert.deepEqual(rowsOf(rows, 'string', 'given').map((row) => [row.value, row.raw]), [['ann', 'Ann'], ['ann', 'ANN']]);
     assert.equal(rowsOf(rows, 'token', 'identifier').length, 1);
@@ -330,7 +340,7 @@ describe('indexResource: robustness', () => {
     const files = readdirSync(EXAMPLES).filter((f) => f.endsWith('.json'));
     assert.equal(files.length, 204);
     for (const file of files) {
-      const rows = indexResource(example(file));
+      const rows = indexed(example(file));
       assert.ok(rows.params.length > 0, file);
       for (const row of rows.date) assert.ok(row.low <= row.high, file);
     }
@@ -342,7 +352,7 @@ describe('indexResource: robustness', () => {
     const types = new Set<string>();
     for (const file of files) {
       for (const entry of syntheaBundle(file).entry ?? []) {
-        const rows = indexResource(entry.resource!);
+        const rows = indexed(entry.resource!);
         assert.ok(rows.params.length > 0, entry.resource!.resourceType);
         types.add(entry.resource!.resourceType);
         count++;
@@ -363,13 +373,13 @@ describe('indexResource: robustness', () => {
       null,
     ];
     for (const resource of odd) {
-      assert.doesNotThrow(() => indexResource(resource as unknown as Resource));
+      assert.doesNotThrow(() => indexed(resource as unknown as Resource));
     }
-    const patient = indexResource(odd[0] as unknown as Resource);
+    const patient = indexed(odd[0] as unknown as Resource);
     assert.equal(patient.date.length, 0);
     assert.equal(rowsOf(patient, 'token', 'gender').length, 0);
-    const encounter = indexResource(odd[2] as unknown as Resource);
+    const encounter = indexed(odd[2] as unknown as Resource);
     assert.equal(rowsOf(encounter, 'date', 'date').length, 0, 'a period that ends before it starts is skipped');
-    assert.deepEqual(indexResource(odd[3] as unknown as Resource).params, []);
+    assert.deepEqual(indexed(odd[3] as unknown as Resource).params, []);
   });
 });

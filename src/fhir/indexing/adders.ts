@@ -102,7 +102,7 @@ export function addReference(c: Collector, param: string, grp: number, tv: Typed
   const obj = asObject(value);
   if (!obj || tv.type !== 'Reference') return false;
   const literal = str(obj.reference);
-  const parsed: ParsedReference = literal ? parseReference(literal) : { targetType: null, targetId: null, reference: null };
+  const parsed: ParsedReference = literal ? parseReference(literal, c.fhirBase) : { targetType: null, targetId: null, reference: null };
   const identifier = asObject(obj.identifier);
   const identifierValue = identifier ? (primitiveText(identifier.value) ?? null) : null;
   return c.reference(param, grp, {

@@ -34,7 +34,7 @@ import { clippedOrNull, fitsKey, normalizedOrNull } from './values.js';
  * Version of the row format. Bump it whenever the rows computed for a given resource change, so
  * that resources indexed by an older version (resources.index_version) can be re-indexed.
  */
-export const INDEX_VERSION = 2;
+export const INDEX_VERSION = 3;
 
 // ---------------------------------------------------------------------------------------------
 // Row collection
@@ -42,6 +42,10 @@ export const INDEX_VERSION = 2;
 
 export class Collector {
   readonly rows: IndexRows = emptyIndexRows();
+
+  /** This server's FHIR base URL: absolute references under it are local ones. */
+  constructor(readonly fhirBase?: string) {}
+
   private readonly seen = new Set<string>();
   private readonly params = new Set<string>();
 
@@ -185,10 +189,11 @@ const MAX_GROUPS = 32_000;
 /**
  * The search index rows of `resource`: one row per distinct value of every search parameter of
  * its type, composite parts linked by `grp`, one sort row per parameter with values, and the list
- * of parameters that produced rows. Unknown resource types give empty rows.
+ * of parameters that produced rows. Unknown resource types give empty rows. `fhirBase` is this
+ * server's FHIR base URL (`{publicUrl}/v1/fhir`): absolute references under it index as local ones.
  */
-export function indexResource(resource: Resource): IndexRows {
-  const collector = new Collector();
+export function indexResource(resource: Resource, fhirBase: string): IndexRows {
+  const collector = new Collector(fhirBase);
   const resourceType = (resource as { resourceType?: unknown } | null)?.resourceType;
   if (typeof resourceType !== 'string') return collector.rows;
   loadDefinitions();

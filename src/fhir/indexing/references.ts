@@ -17,16 +17,18 @@ export interface ParsedReference {
   reference: string | null;
 }
 
-/** Reference.reference → target (for `Type/id`, versioned and absolute forms) and/or the literal. */
-export function parseReference(reference: string): ParsedReference {
+/**
+ * Reference.reference → target and/or the literal. `Type/id` (versioned or not) is a local target;
+ * so is an absolute URL under `fhirBase`, this server's FHIR base. Any other absolute URL points at
+ * another server: it keeps only its literal, so that `subject=Patient/1` never matches
+ * `http://elsewhere/fhir/Patient/1`.
+ */
+export function parseReference(reference: string, fhirBase?: string): ParsedReference {
   if (reference.startsWith('#')) return { targetType: null, targetId: null, reference };
-  let match = RELATIVE_REFERENCE.exec(reference);
+  const local = fhirBase !== undefined && reference.startsWith(`${fhirBase}/`) ? reference.slice(fhirBase.length + 1) : reference;
+  const match = RELATIVE_REFERENCE.exec(local);
   if (match && isR4ResourceType(match[1])) {
-    return { targetType: match[1], targetId: match[2], reference: match[3] ? reference : null };
-  }
-  match = ABSOLUTE_REFERENCE.exec(reference);
-  if (match && isR4ResourceType(match[1])) {
-    return { targetType: match[1], targetId: match[2], reference };
+    return { targetType: match[1], targetId: match[2], reference: match[3] || local !== reference ? reference : null };
   }
   return { targetType: null, targetId: null, reference };
 }
@@ -43,7 +45,9 @@ export function referenceTargetType(value: unknown): string | undefined {
     }
   }
   if (text === undefined) return undefined;
+  // resolve() is T only needs the type, which an absolute URL on any server names too.
   const parsed = parseReference(text);
   if (parsed.targetType) return parsed.targetType;
-  return CONDITIONAL_REFERENCE.exec(text)?.[1];
+  const absolute = ABSOLUTE_REFERENCE.exec(text)?.[1];
+  return absolute && isR4ResourceType(absolute) ? absolute : CONDITIONAL_REFERENCE.exec(text)?.[1];
 }

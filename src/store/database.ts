@@ -35,6 +35,9 @@ export class Database {
     this.pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.max ?? 10,
+      // Connections are replaced now and then, so that the prepared statements each one keeps (one
+      // per search shape, src/store/search.ts) cannot accumulate without bound.
+      maxUses: 10_000,
       application_name: options.applicationName ?? 'clinikapi',
       // Results must not depend on the server's defaults: UTC everywhere.
       options: '-c TimeZone=UTC -c DateStyle=ISO',

@@ -1,4 +1,3 @@
-import { invalidIssue, validationError } from '../../errors.js';
 import { codeableConcept, concepts, DATE_TIME_SCHEMA, element, known, PERIOD_SCHEMA, pickDefined, reference, references, replaceFirst, setOrDelete, text } from '../fields.js';
 import { dateRangeFilters, type FhirObject, type FieldMapping, type Json, type JsonSchema, type SimplifiedResource } from '../simplified-resource.js';
 

@@ -1,4 +1,4 @@
-import { relatesTo, slugType, concepts, conceptText, element, known, PERIOD_SCHEMA, pickDefined, reference, setOrDelete, text } from '../fields.js';
+import { relatesTo, slugType, concepts, conceptText, element, PERIOD_SCHEMA, pickDefined, reference, setOrDelete, text } from '../fields.js';
 import { dateRangeFilters, type FhirObject, type FieldMapping, type Json, type SimplifiedResource } from '../simplified-resource.js';
 
 /** /v1/notes ↔ FHIR DocumentReference (contract §3.12). */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { Tenant, TestApp } from '../helpers/app.js';
-import { assertDeleted, assertIncludeBundle, assertIsolated, assertListLength, assertTenantTag, idLister, loadR4Examples, officialR4Examples, readValidFhir, setUpAppWithTenant } from '../helpers/resources.js';
+import { assertDeleted, assertIncludeBundle, assertIsolated, assertListLength, assertTenantTag, diagnosticsOf, idLister, loadR4Examples, officialR4Examples, readValidFhir, setUpAppWithTenant, strip } from '../helpers/resources.js';
 
 /** A booked follow-up in the canonical form (contract §3.8: appointmentType comes back as {text}). */
 const FOLLOW_UP = {
@@ -21,12 +21,6 @@ let t: TestApp;
 let tenant: Tenant;
 setUpAppWithTenant((app, owner) => { t = app; tenant = owner; });
 
-const strip = (data: Record<string, unknown>) => {
-  const { id, createdAt, updatedAt, ...fields } = data;
-  assert.ok(id && createdAt && updatedAt);
-  return fields;
-};
-const diagnosticsOf = (res: { json: { issues: Array<{ diagnostics: string }> } }) => res.json.issues.map((issue) => issue.diagnostics);
 
 describe('appointments', () => {
   test('a booked and a cancelled appointment with every field are accepted, read back as sent, and stored as valid, tenant-tagged FHIR', async () => {

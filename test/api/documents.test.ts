@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { Tenant, TestApp } from '../helpers/app.js';
-import { assertDeleted, assertIsolated, assertListLength, assertTenantTag, idLister, loadR4Examples, officialR4Examples, readValidFhir, setUpAppWithTenant } from '../helpers/resources.js';
+import { assertDeleted, assertIsolated, assertListLength, assertTenantTag, diagnosticsOf, idLister, loadR4Examples, officialR4Examples, readValidFhir, setUpAppWithTenant, strip } from '../helpers/resources.js';
 
 const LOINC = 'http://loinc.org';
 const DOCUMENT_TYPE_SYSTEM = 'https://clinikapi.com/fhir/CodeSystem/document-type';
@@ -34,12 +34,6 @@ let t: TestApp;
 let tenant: Tenant;
 setUpAppWithTenant((app, owner) => { t = app; tenant = owner; });
 
-const strip = (data: Record<string, unknown>) => {
-  const { id, createdAt, updatedAt, ...fields } = data;
-  assert.ok(id && createdAt && updatedAt);
-  return fields;
-};
-const diagnosticsOf = (res: { json: { issues: Array<{ diagnostics: string }> } }): string[] => res.json.issues.map((issue) => issue.diagnostics);
 const post = (key: string, body: unknown) => t.request('POST', '/v1/documents', { key, body });
 const today = () => new Date().toISOString().slice(0, 10);
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { Tenant, TestApp } from '../helpers/app.js';
-import { assertDeleted, assertIncludeBundle, assertIsolated, assertListLength, assertTenantTag, idLister, loadR4Examples, officialR4Examples, readValidFhir, setUpAppWithTenant } from '../helpers/resources.js';
+import { assertDeleted, assertIncludeBundle, assertIsolated, assertListLength, assertTenantTag, diagnosticsOf, idLister, loadR4Examples, officialR4Examples, readValidFhir, setUpAppWithTenant, strip } from '../helpers/resources.js';
 
 /** The contract's example encounter (§3.4). */
 const VISIT = {
@@ -26,12 +26,6 @@ let t: TestApp;
 let tenant: Tenant;
 setUpAppWithTenant((app, owner) => { t = app; tenant = owner; });
 
-const strip = (data: Record<string, unknown>) => {
-  const { id, createdAt, updatedAt, ...fields } = data;
-  assert.ok(id && createdAt && updatedAt);
-  return fields;
-};
-const diagnosticsOf = (res: { json: { issues: Array<{ diagnostics: string }> } }) => res.json.issues.map((issue) => issue.diagnostics);
 
 describe('encounters', () => {
   test('the contract example and a full admission are accepted, read back as sent, and stored as valid, tenant-tagged FHIR', async () => {

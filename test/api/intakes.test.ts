@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { Tenant, TestApp } from '../helpers/app.js';
-import { assertDeleted, assertIsolated, assertListLength, assertTenantTag, idLister, loadR4Examples, officialR4Examples, readValidFhir, setUpAppWithTenant } from '../helpers/resources.js';
+import { assertDeleted, assertIsolated, assertListLength, assertTenantTag, diagnosticsOf, idLister, loadR4Examples, officialR4Examples, readValidFhir, setUpAppWithTenant, strip } from '../helpers/resources.js';
 
 const SNOMED = 'http://snomed.info/sct';
 /** The contract's examples (§3.9): SNOMED smoking status and a temperature in °F. */
@@ -53,12 +53,6 @@ let t: TestApp;
 let tenant: Tenant;
 setUpAppWithTenant((app, owner) => { t = app; tenant = owner; });
 
-const strip = (data: Record<string, unknown>) => {
-  const { id, createdAt, updatedAt, ...fields } = data;
-  assert.ok(id && createdAt && updatedAt);
-  return fields;
-};
-const diagnosticsOf = (res: { json: { issues: Array<{ diagnostics: string }> } }) => res.json.issues.map((issue) => issue.diagnostics);
 const post = (key: string, body: unknown) => t.request('POST', '/v1/intakes', { key, body });
 /** A chain of `levels` items, each the only child of the one above. */
 const chain = (levels: number): Record<string, unknown> => ({ linkId: `level-${levels}`, ...(levels > 1 ? { items: [chain(levels - 1)] } : { answer: [{ valueBoolean: true }] }) });

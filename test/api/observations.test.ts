@@ -2,9 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { Tenant, TestApp } from '../helpers/app.js';
-import {
-  assertDeleted, assertIncludeBundle, assertIsolated, assertQueriesAnswer, assertTenantTag, idLister, loadR4Examples, officialR4Examples, readValidFhir, setUpAppWithTenant,
-} from '../helpers/resources.js';
+import { assertDeleted, assertIncludeBundle, assertIsolated, assertQueriesAnswer, assertTenantTag, idLister, loadR4Examples, officialR4Examples, readValidFhir, setUpAppWithTenant, strip } from '../helpers/resources.js';
 
 /** The contract's examples (§3.5). */
 const HEART_RATE = {
@@ -33,11 +31,6 @@ let t: TestApp;
 let tenant: Tenant;
 setUpAppWithTenant((app, owner) => { t = app; tenant = owner; });
 
-const strip = (data: Record<string, unknown>) => {
-  const { id, createdAt, updatedAt, ...fields } = data;
-  assert.ok(id && createdAt && updatedAt);
-  return fields;
-};
 
 describe('observations', () => {
   test('the contract examples are accepted, read back as sent, and stored as valid, tenant-tagged FHIR', async () => {

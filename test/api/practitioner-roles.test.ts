@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { Tenant, TestApp } from '../helpers/app.js';
-import { assertDeleted, assertIsolated, assertListLength, assertTenantTag, idLister, loadR4Examples, officialR4Examples, readValidFhir, setUpAppWithTenant } from '../helpers/resources.js';
+import { assertDeleted, assertIsolated, assertListLength, assertTenantTag, diagnosticsOf, idLister, loadR4Examples, officialR4Examples, readValidFhir, setUpAppWithTenant, strip } from '../helpers/resources.js';
 
 /** The [PAGES] create example (§3.3), legacy availability in its canonical HH:mm:ss form. */
 const CARDIOLOGIST = {
@@ -25,12 +25,6 @@ let t: TestApp;
 let tenant: Tenant;
 setUpAppWithTenant((app, owner) => { t = app; tenant = owner; });
 
-const strip = (data: Record<string, unknown>) => {
-  const { id, createdAt, updatedAt, ...fields } = data;
-  assert.ok(id && createdAt && updatedAt);
-  return fields;
-};
-const diagnosticsOf = (res: { json: { issues: Array<{ diagnostics: string }> } }) => res.json.issues.map((issue) => issue.diagnostics);
 /** Create sets active: both `active` and `status` are read back. */
 const ACTIVE = { active: true, status: 'active' };
 

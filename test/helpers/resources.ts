@@ -44,6 +44,18 @@ export function assertTenantTag(fhir: { meta?: { tag?: Array<{ system?: string; 
   else assert.equal(tags[0], tenantId);
 }
 
+/** The simplified fields of a response's `data`, after asserting the server set id, createdAt and updatedAt. */
+export function strip(data: Record<string, unknown>): Record<string, unknown> {
+  const { id, createdAt, updatedAt, ...fields } = data;
+  assert.ok(id && createdAt && updatedAt);
+  return fields;
+}
+
+/** The `diagnostics` of a 4xx error body's issues, in order. */
+export function diagnosticsOf(res: { json: { issues: Array<{ diagnostics: string }> } }): string[] {
+  return res.json.issues.map((issue) => issue.diagnostics);
+}
+
 export interface IsolationCheck {
   /** The tenant that owns the resource; its live key must not see it either. */
   owner: Tenant;

@@ -53,12 +53,19 @@ export async function onEachTarget<T>(bench: (name: string, serverUrl: string) =
   return reports;
 }
 
-/** A fresh migrated database on `serverUrl` for the length of `fn`, dropped afterwards. */
-export async function withBenchDatabase<T>(serverUrl: string, fn: (db: Database, connectionString: string) => Promise<T>): Promise<T> {
-  const database = `clinik_bench_${process.pid}`;
+/**
+ * A fresh migrated database on `serverUrl` for the length of `fn`, dropped afterwards; or, with
+ * `keep`, the database of that name, created if missing and kept, so that a large dataset can be
+ * loaded once and benchmarked many times.
+ */
+export async function withBenchDatabase<T>(serverUrl: string, fn: (db: Database, connectionString: string) => Promise<T>, keep?: string): Promise<T> {
+  const database = keep ?? `clinik_bench_${process.pid}`;
+  if (!/^[a-z_][a-z0-9_]*$/.test(database)) throw new Error(`database name ${database} must be lower-case letters, digits and _`);
   const adminUrl = withDatabase(serverUrl, 'postgres');
-  await runOnServer(adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  await runOnServer(adminUrl, `CREATE DATABASE ${database}`);
+  if (!keep) await runOnServer(adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await runOnServer(adminUrl, `CREATE DATABASE ${database}`).catch((error: { code?: string }) => {
+    if (!keep || error.code !== '42P04') throw error; // 42P04: it exists, which is what `keep` is for
+  });
   const connectionString = withDatabase(serverUrl, database);
   const db = new Database({ connectionString, max: 10 });
   try {
@@ -66,7 +73,7 @@ export async function withBenchDatabase<T>(serverUrl: string, fn: (db: Database,
     return await fn(db, connectionString);
   } finally {
     await db.close();
-    await runOnServer(adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
+    if (!keep) await runOnServer(adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
   }
 }
 

@@ -1,5 +1,8 @@
 /**
- * npm run bench -- --search [--size 100000] [--tenants 4] [--seconds 3] [--rounds 3] [--loaders 2] [--server-only]
+ * npm run bench -- --search [--size 100000] [--tenants 4] [--seconds 3] [--rounds 3] [--loaders 2] [--server-only] [--keep NAME]
+ *
+ * `--keep NAME` loads into database NAME and keeps it; a later run with the same NAME and size reuses
+ * the data (new keys for the same tenants) and skips the load.
  *
  * The search benchmark of issue 4. Per target database:
  *   1. load the 80 Synthea bundles of ../shared/fixtures/synthea-r4 again and again as transaction
@@ -16,7 +19,7 @@ import Fastify from 'fastify';
 import pg from 'pg';
 import { TenantService } from '../src/auth/tenants.js';
 import type { Database } from '../src/store/database.js';
-import { fmt, load, machineLine, median, onEachTarget, startBenchApp, withBenchDatabase } from './harness.js';
+import { fmt, load, machineLine, median, onEachTarget, startBenchApp, withBenchDatabase, type BenchApp } from './harness.js';
 import type { LoadResult } from './load.js';
 import { QUERIES, type Sample } from './search-queries.js';
 
@@ -24,7 +27,7 @@ export const SEARCH_SECTION = '## Search benchmark (issue 4)';
 const FIXTURES = new URL('../../shared/fixtures/synthea-r4/', import.meta.url);
 const CLIENTS = 8;
 
-interface Options { size: number; tenants: number; seconds: number; rounds: number; loaders: number; embedded: boolean }
+interface Options { size: number; tenants: number; seconds: number; rounds: number; loaders: number; embedded: boolean; keep?: string }
 
 function options(argv: string[]): Options {
   const number = (flag: string, fallback: number) => {
@@ -36,6 +39,7 @@ function options(argv: string[]): Options {
   return {
     size: number('--size', 100_000), tenants: number('--tenants', 4), seconds: number('--seconds', 3), rounds: number('--rounds', 3),
     loaders: number('--loaders', 2), embedded: !argv.includes('--server-only'),
+    ...(argv.includes('--keep') ? { keep: argv[argv.indexOf('--keep') + 1] } : {}),
   };
 }
 
@@ -117,23 +121,49 @@ async function explain(pool: pg.Pool, statements: Array<{ text: string; values: 
   return { statements: statements.length, milliseconds, seqScans: [...seqScans] };
 }
 
+const tenants = (db: Database, keyCache: BenchApp['keyCache']) => new TenantService(db, keyCache);
+
+interface Dataset { tenantIds: string[]; keys: string[]; loaded: LoadReport }
+
+async function loadFresh(db: Database, port: number, service: TenantService, opts: Options, name: string): Promise<Dataset> {
+  const created = [];
+  for (let i = 0; i < opts.tenants; i++) created.push(await service.createTenant({ name: `bench${i}`, plan: 'enterprise', rateLimitPerMinute: null }));
+  const keys = created.map((tenant) => tenant.keys.test);
+  process.stderr.write(`${name}: loading ${opts.size} resources into ${opts.tenants} tenants\n`);
+  const loaded = await loadDataset(port, keys, opts.size, opts.loaders);
+  process.stderr.write(`${name}: loaded ${loaded.resources} resources in ${loaded.seconds.toFixed(0)} s (${fmt(loaded.resources / loaded.seconds)}/s); VACUUM ANALYZE\n`);
+  await db.pool.query('VACUUM ANALYZE');
+  if (opts.keep) {
+    await db.pool.query('CREATE TABLE IF NOT EXISTS bench_dataset (size int, tenants int, resources int, bundles int, seconds float8)');
+    await db.pool.query('INSERT INTO bench_dataset VALUES ($1, $2, $3, $4, $5)', [opts.size, opts.tenants, loaded.resources, loaded.bundles, loaded.seconds]);
+  }
+  return { tenantIds: created.map((tenant) => tenant.tenantId), keys, loaded };
+}
+
+/** A kept database already loaded at this size: its tenants, with fresh keys (stored keys are hashed), and the original load figures. */
+async function kept(db: Database, service: TenantService, opts: Options): Promise<Dataset | undefined> {
+  if (!opts.keep) return undefined;
+  const { rows } = await db.pool.query<{ resources: number; bundles: number; seconds: number }>(
+    "SELECT resources, bundles, seconds FROM bench_dataset WHERE size = $1 AND tenants = $2", [opts.size, opts.tenants],
+  ).catch(() => ({ rows: [] }));
+  if (!rows.length) return undefined;
+  const { rows: orgs } = await db.pool.query<{ id: string }>("SELECT id FROM organisations WHERE name LIKE 'bench%' ORDER BY name");
+  const keys = [];
+  for (const org of orgs) keys.push((await service.createKey(org.id, 'test', '*', null)).key);
+  process.stderr.write(`reusing ${rows[0].resources} resources in ${opts.keep}\n`);
+  return { tenantIds: orgs.map((org) => org.id), keys, loaded: rows[0] };
+}
+
 const benchTarget = (opts: Options) => (name: string, serverUrl: string): Promise<TargetReport> => withBenchDatabase(serverUrl, async (db, connectionString) => {
   const recorder = recordStatements(db);
   const baselinePool = new pg.Pool({ connectionString, max: 10 });
   const bench = await startBenchApp(db, connectionString);
   const baseline = Fastify({ logger: false });
   try {
-    const tenants = new TenantService(db, bench.keyCache);
-    const created = [];
-    for (let i = 0; i < opts.tenants; i++) created.push(await tenants.createTenant({ name: `bench${i}`, plan: 'enterprise', rateLimitPerMinute: null }));
-    const keys = created.map((tenant) => tenant.keys.test);
-    process.stderr.write(`${name}: loading ${opts.size} resources into ${opts.tenants} tenants\n`);
-    const loaded = await loadDataset(bench.port, keys, opts.size, opts.loaders);
-    process.stderr.write(`${name}: loaded ${loaded.resources} resources in ${loaded.seconds.toFixed(0)} s (${fmt(loaded.resources / loaded.seconds)}/s); VACUUM ANALYZE\n`);
-    await db.pool.query('VACUUM ANALYZE');
+    const { tenantIds, keys, loaded } = await kept(db, tenants(db, bench.keyCache), opts) ?? await loadFresh(db, bench.port, tenants(db, bench.keyCache), opts, name);
 
     // Queries run as the first tenant, in its test partition.
-    const { rows: [{ id: partitionId }] } = await db.pool.query("SELECT id FROM partitions WHERE organisation_id = $1 AND environment = 'test'", [created[0].tenantId]);
+    const { rows: [{ id: partitionId }] } = await db.pool.query("SELECT id FROM partitions WHERE organisation_id = $1 AND environment = 'test'", [tenantIds[0]]);
     const samples = new Map<string, Sample[]>();
     for (const query of QUERIES) samples.set(query.name, (await db.pool.query<Sample>(query.samples, query.samples.includes('$1') ? [partitionId] : [])).rows);
 
@@ -182,7 +212,7 @@ const benchTarget = (opts: Options) => (name: string, serverUrl: string): Promis
     await bench.close();
     await baselinePool.end();
   }
-});
+}, opts.keep);
 
 function table(report: TargetReport): string {
   const { load: loaded } = report;

@@ -9,6 +9,7 @@ import type {
   SearchQuery,
   SortDirection,
   SortSpec,
+  SortValueType,
   StringMatch,
   TokenMatch,
   UriMatch,
@@ -40,23 +41,84 @@ const ROW_COLUMNS = [
   `${isoInstant('r.last_updated', 'MS')} AS last_updated`,
 ].join(', ');
 
-/** The page query: rows after `query.after`, pageSize + 1 of them, with sort keys `k0…` for the cursor. */
+/**
+ * The page query: rows after `query.after`, pageSize + 1 of them, with sort keys `k0…` for the
+ * cursor. It runs in two phases (late materialisation): an inner query finds and orders the page's
+ * ids touching only the index tables and the narrow covering indexes on `resources` (migration
+ * 005), so each match a filter visits costs an index probe; only the page's rows are then read
+ * whole (content is a TOASTed kilobyte or more). See docs/search.md, "Query shapes".
+ */
 export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery {
   assertPageSize(query.pageSize);
   const scope = new Scope(partitionId, query.resourceType);
   const keys = sortKeys(query.sort, scope);
-  const conditions = [...resourceConditions(scope), ...query.filters.map((filter) => filterCondition(filter, scope, rootSubject(scope)))];
-  if (query.after) conditions.push(keysetCondition(keys, cursorValues(query.sort, query.after), scope));
-  const cursorColumns = keys.slice(0, query.sort.length).map((key, i) => `${key.cursorText} AS k${i}`);
-  const text = [
-    `SELECT ${[ROW_COLUMNS, ...cursorColumns].join(', ')}`,
-    'FROM resources r',
+  const filters = query.filters.map((filter) => filterCondition(filter, scope, rootSubject(scope)));
+  const keyset = query.after ? [keysetCondition(keys, cursorValues(query.sort, query.after), scope)] : [];
+  const limit = scope.bind(query.pageSize + 1, 'integer');
+  const ids = `o${keys.findIndex((key) => key.by === 'id')}`;
+  const outputs = keys.map((key, i) => `${key.expr} AS o${i}`).join(', ');
+  const orderBy = keys.map(orderByTerm).join(', ');
+  const search = (extra: string[], rows: string) => [
+    `SELECT ${outputs} FROM resources r`,
     ...keys.flatMap((key) => (key.join ? [key.join] : [])),
-    `WHERE ${conditions.join(' AND ')}`,
-    `ORDER BY ${keys.map(orderByTerm).join(', ')}`,
-    `LIMIT ${scope.bind(query.pageSize + 1, 'integer')}`,
+    `WHERE ${[...resourceConditions(scope), ...filters, ...keyset, ...extra].join(' AND ')}`,
+    `ORDER BY ${orderBy} LIMIT ${rows}`,
   ].join('\n');
+
+  let prefix = '';
+  let page = search([], limit);
+  if (walkable(query)) {
+    // The walk's matches are the first matches in sort order; the search supplies the rest, and
+    // when the walk filled the page its LIMIT is 0, so PostgreSQL never starts it.
+    const columns = ['r.id', 'r.last_updated', 'r.created_at', ...(query.filters.some((filter) => filter.kind === 'missing') ? ['r.index_params'] : [])];
+    const budget = scope.bind(walkBudget(query.pageSize), 'integer');
+    prefix = [
+      'WITH walk AS MATERIALIZED (',
+      `SELECT ${outputs} FROM (SELECT ${columns.join(', ')} FROM resources r WHERE ${[...resourceConditions(scope), ...keyset].join(' AND ')} ORDER BY ${orderBy} LIMIT ${budget}) AS r`,
+      `WHERE ${filters.join(' AND ')}`,
+      `ORDER BY ${orderBy} LIMIT ${limit})`,
+    ].join('\n');
+    page = `SELECT * FROM walk\nUNION ALL\n(${search([`r.id NOT IN (SELECT ${ids} FROM walk)`], `(SELECT ${limit} - count(*) FROM walk)`)})`;
+  }
+  // Outside the inner query the keys are its output columns o0, o1, …
+  const pageKeys = keys.map((key, i) => ({ ...key, expr: `page.o${i}` }));
+  const text = [
+    prefix,
+    `SELECT ${[ROW_COLUMNS, ...pageKeys.slice(0, query.sort.length).map((key, i) => `${key.cursor(key.expr)} AS k${i}`)].join(', ')}`,
+    `FROM (\n${page}\n) AS page`,
+    `JOIN resources r ON r.partition_id = ${scope.partition} AND r.resource_type = ${scope.resourceType} AND r.id = page.${ids}`,
+    `ORDER BY ${pageKeys.map(orderByTerm).join(', ')}`,
+  ].filter((line) => line !== '').join('\n');
   return { text, values: scope.values };
+}
+
+/**
+ * Whether to walk first: read the type's live resources in sort order from the index, up to a
+ * budget, testing the filters on each, before asking the planner for the whole search. When many
+ * resources match (a common code, a chain to a common name) this finds the page after a few hundred
+ * index probes, where joining every match and sorting them costs one probe per match; PostgreSQL
+ * cannot choose it by itself because it multiplies the selectivities of correlated filters (code
+ * and value, say) and so underestimates such matches by orders of magnitude. It needs a sort that
+ * an index of `resources` walks (the resource columns, one direction), and it is skipped when a
+ * filter names particular resources (a reference, `_id`, a compartment): those match few.
+ */
+function walkable(query: SearchQuery): boolean {
+  const direction = query.sort[0]?.direction;
+  return (
+    query.pageSize > 0 &&
+    query.filters.length > 0 &&
+    query.sort.every((spec) => spec.by !== 'param' && spec.direction === direction) &&
+    !query.filters.some((filter) => filter.kind === 'reference' || filter.kind === 'id' || filter.kind === 'compartment')
+  );
+}
+
+/**
+ * Rows the walk reads: enough to fill the page when one resource in two hundred matches. Reading
+ * a row from the index costs well under a microsecond, and the planner tests the filters with
+ * hash lookups or index probes, so even a fruitless walk costs a few milliseconds.
+ */
+function walkBudget(pageSize: number): number {
+  return Math.min(10_000, 200 * (pageSize + 1));
 }
 
 /** Counts the matches (ignoring sort and page), stopping at `limit` (null: counts them all). */
@@ -372,13 +434,15 @@ function quantityAsWritten(x: string, match: QuantityMatch, scope: Scope): strin
 interface SortKey {
   /** The expression ordered on. */
   expr: string;
-  /** The same value as text for the cursor, losslessly (dates with microseconds). */
-  cursorText: string;
+  /** The key's value as text for the cursor, losslessly (dates with microseconds). */
+  cursor: (expr: string) => string;
   /** The type the cursor text is cast back to when resuming. */
   type: SqlType;
   /** search_sort values may be missing; resource columns never are. */
   nullable: boolean;
   direction: SortDirection;
+  /** 'id' marks the tie-breaker: the page's rows are joined back by it. */
+  by?: 'id';
   join?: string;
 }
 
@@ -400,9 +464,9 @@ function sortKeys(sort: SortSpec[], scope: Scope): SortKey[] {
 function sortKey(spec: SortSpec, scope: Scope): SortKey {
   switch (spec.by) {
     case 'lastUpdated':
-      return { expr: 'r.last_updated', cursorText: isoInstant('r.last_updated', 'US'), type: 'timestamptz', nullable: false, direction: spec.direction };
+      return { expr: 'r.last_updated', cursor: microseconds, type: 'timestamptz', nullable: false, direction: spec.direction };
     case 'created':
-      return { expr: 'r.created_at', cursorText: isoInstant('r.created_at', 'US'), type: 'timestamptz', nullable: false, direction: spec.direction };
+      return { expr: 'r.created_at', cursor: microseconds, type: 'timestamptz', nullable: false, direction: spec.direction };
     case 'id':
       return idKey(spec.direction);
     case 'param':
@@ -411,7 +475,7 @@ function sortKey(spec: SortSpec, scope: Scope): SortKey {
 }
 
 function idKey(direction: SortDirection): SortKey {
-  return { expr: 'r.id', cursorText: 'r.id', type: 'text', nullable: false, direction };
+  return { expr: 'r.id', cursor: (expr) => expr, type: 'text', nullable: false, direction, by: 'id' };
 }
 
 function paramSortKey(param: string, valueType: keyof typeof SORT_COLUMNS, direction: SortDirection, scope: Scope): SortKey {
@@ -421,11 +485,15 @@ function paramSortKey(param: string, valueType: keyof typeof SORT_COLUMNS, direc
   const join =
     `LEFT JOIN search_sort ${s} ON ${s}.partition_id = ${scope.partition} AND ${s}.resource_type = ${scope.resourceType}` +
     ` AND ${s}.resource_id = r.id AND ${s}.param = ${scope.bind(param, 'text')}`;
-  const expr = `${s}.${column}`;
-  const [cursorText, type]: [string, SqlType] =
-    valueType === 'date' ? [isoInstant(expr, 'US'), 'timestamptz'] : valueType === 'number' ? [`${expr}::text`, 'numeric'] : [expr, 'text'];
-  return { expr, cursorText, type, nullable: true, direction, join };
+  const cursor: Record<SortValueType, [(expr: string) => string, SqlType]> = {
+    date: [microseconds, 'timestamptz'],
+    number: [(expr) => `${expr}::text`, 'numeric'],
+    text: [(expr) => expr, 'text'],
+  };
+  return { expr: `${s}.${column}`, cursor: cursor[valueType][0], type: cursor[valueType][1], nullable: true, direction, join };
 }
+
+const microseconds = (expr: string) => isoInstant(expr, 'US');
 
 function orderByTerm(key: SortKey): string {
   // Only nullable keys say NULLS LAST: on the NOT NULL resource columns it would stop the planner

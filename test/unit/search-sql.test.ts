@@ -120,8 +120,10 @@ describe('compileSearch', () => {
     );
     assertSafe(sql);
     assert.equal(sql.values.at(-1), 21);
-    assert.match(sql.text, /LIMIT \$\d+::integer$/);
+    // The page's ids are found and limited first; only then are their rows read whole.
+    assert.match(sql.text, /LIMIT \$\d+::integer\n\) AS page\nJOIN resources r ON .* r\.id = page\.o1\nORDER BY page\.o0 ASC, page\.o1 ASC$/);
     assert.match(sql.text, /ORDER BY r\.last_updated ASC, r\.id ASC/);
+    assert.doesNotMatch(sql.text.slice(sql.text.indexOf('FROM (')), /content/);
     assert.match(sql.text, /\(r\.last_updated, r\.id\) > \(\$\d+::timestamptz, \$\d+::text\)/);
     assert.ok(sql.values.includes('2024-01-01T00:00:00.000000Z') && sql.values.includes('p1'));
   });
@@ -142,6 +144,26 @@ describe('compileSearch', () => {
     assert.match(sql.text, /LEFT JOIN search_sort s1 ON s1\.partition_id = \$1::integer AND s1\.resource_type = \$2::text/);
     assert.match(sql.text, /ORDER BY s1\.desc_date DESC NULLS LAST, r\.id DESC/);
     assert.match(sql.text, /\(s1\.desc_date IS NULL AND r\.id < \$\d+::text\)/);
+  });
+
+  it('walks the sort index first when the filters may match many, and not when they name resources or sort on a parameter', () => {
+    const code: SearchFilter = { kind: 'token', param: 'code', negate: false, anyOf: [{ match: 'code', code: 'x' }] };
+    const patient: SearchFilter = { kind: 'reference', param: 'patient', anyOf: [{ match: 'target', targetType: 'Patient', targetId: 'p1' }] };
+    const query = (filters: SearchFilter[], sort: SearchQuery['sort']): SearchQuery => ({ resourceType: 'Observation', filters, sort, pageSize: 20, total: 'none' });
+    const walked = compileSearch(query([code], [{ by: 'lastUpdated', direction: 'desc' }]), PARTITION);
+    assertSafe(walked);
+    // The walk reads 200 × 21 index rows in sort order, then the search supplies what it did not find.
+    assert.match(walked.text, /^WITH walk AS MATERIALIZED \(\nSELECT r\.last_updated AS o0, r\.id AS o1 FROM \(SELECT r\.id, r\.last_updated, r\.created_at FROM resources r WHERE [^\n]* ORDER BY r\.last_updated DESC, r\.id DESC LIMIT \$\d+::integer\) AS r\n/);
+    assert.ok(walked.values.includes(4200));
+    assert.match(walked.text, /UNION ALL\n\(SELECT .* AND r\.id NOT IN \(SELECT o1 FROM walk\)\nORDER BY r\.last_updated DESC, r\.id DESC LIMIT \(SELECT \$\d+::integer - count\(\*\) FROM walk\)\)/s);
+    for (const notWalked of [
+      query([code, patient], [{ by: 'lastUpdated', direction: 'desc' }]),
+      query([code], [{ by: 'param', param: 'date', valueType: 'date', direction: 'desc' }]),
+      query([code], [{ by: 'lastUpdated', direction: 'desc' }, { by: 'id', direction: 'asc' }]),
+      query([], [{ by: 'lastUpdated', direction: 'desc' }]),
+    ]) {
+      assert.doesNotMatch(compileSearch(notWalked, PARTITION).text, /walk/);
+    }
   });
 
   it('rejects a cursor that does not fit the sort', () => {

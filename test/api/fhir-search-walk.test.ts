@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startTestApp, type Tenant, type TestApp } from '../helpers/app.js';
+import { searchAllPages } from '../helpers/fhir-search.js';
+
+/**
+ * The walk-first page query (src/store/search-sql.ts): with `_count=N` the walk reads 200 × (N + 1)
+ * resources in sort order before the planned search supplies the rest, so small pages over a few
+ * hundred resources exercise every case: the walk fills the page, finds some, or finds none, on
+ * every page of a cursor, in both directions. The expected order is derived from the data.
+ */
+
+const SIZE = 300;
+const BUNDLES = 6;
+const RARE = new Set([17, 160, 290]);
+const codeOf = (i: number) => (RARE.has(i) ? 'rare' : i % 4 === 0 ? 'common' : 'other');
+const idOf = (i: number) => `walk-${String(i).padStart(3, '0')}`;
+
+let t: TestApp;
+let tenant: Tenant;
+
+before(async () => {
+  t = await startTestApp();
+  tenant = await t.createTenant();
+  // Several transactions, so that last_updated takes several values: within one, the id breaks ties.
+  const perBundle = SIZE / BUNDLES;
+  for (let b = 0; b < BUNDLES; b++) {
+    const entry = Array.from({ length: perBundle }, (_, k) => {
+      const i = b * perBundle + k;
+      const resource = {
+        resourceType: 'Observation', id: idOf(i), status: 'final',
+        code: { coding: [{ system: 'http://example.org/codes', code: codeOf(i) }] },
+        valueQuantity: { value: i, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' },
+      };
+      return { resource, request: { method: 'PUT', url: `Observation/${idOf(i)}` } };
+    });
+    const res = await t.request('POST', '/v1/fhir', { key: tenant.keys.test, body: { resourceType: 'Bundle', type: 'transaction', entry }, contentType: 'application/fhir+json' });
+    assert.equal(res.status, 200, res.body.slice(0, 500));
+  }
+});
+after(() => t.close());
+
+/** The indices in stored order (ascending last_updated, then id) that satisfy `keep`. */
+function expected(keep: (i: number) => boolean, descending = false): string[] {
+  const indices = Array.from({ length: SIZE }, (_, i) => i).filter(keep);
+  return (descending ? indices.reverse() : indices).map((i) => `Observation/${idOf(i)}`);
+}
+
+describe('walk-first search pages', () => {
+  const cases: Array<[string, string[]]> = [
+    ['Observation?code=common&_count=2', expected((i) => codeOf(i) === 'common')],
+    ['Observation?code=common&_count=7&_sort=-_lastUpdated', expected((i) => codeOf(i) === 'common', true)],
+    ['Observation?code=rare&_count=1', expected((i) => RARE.has(i))],
+    ['Observation?code=rare&_count=2&_sort=-_lastUpdated', expected((i) => RARE.has(i), true)],
+    ['Observation?code=common,rare&value-quantity=gt150&_count=3', expected((i) => codeOf(i) !== 'other' && i > 150)],
+    ['Observation?code=other&value-quantity=lt40&_count=4&_sort=_id', expected((i) => codeOf(i) === 'other' && i < 40)],
+    ['Observation?code=nothing&_count=1', []],
+  ];
+  for (const [query, want] of cases) {
+    test(query, async () => {
+      const { entries } = await searchAllPages(t, tenant.keys.test, query);
+      assert.deepEqual(entries, want);
+    });
+  }
+});

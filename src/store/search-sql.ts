@@ -58,12 +58,20 @@ export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery
   const ids = `o${keys.findIndex((key) => key.by === 'id')}`;
   const outputs = keys.map((key, i) => `${key.expr} AS o${i}`).join(', ');
   const orderBy = keys.map(orderByTerm).join(', ');
-  const search = (extra: string[], rows: string) => [
-    `SELECT ${outputs} FROM resources r`,
-    ...keys.flatMap((key) => (key.join ? [key.join] : [])),
-    `WHERE ${[...resourceConditions(scope), ...filters, ...keyset, ...extra].join(' AND ')}`,
-    `ORDER BY ${orderBy} LIMIT ${rows}`,
-  ].join('\n');
+  const sortJoins = keys.flatMap((key) => (key.join ? [key.join] : []));
+  const search = (extra: string[], rows: string) => {
+    const matching = [...resourceConditions(scope), ...filters, ...extra];
+    if (sortJoins.length === 0) return [`SELECT ${outputs} FROM resources r`, `WHERE ${[...matching, ...keyset].join(' AND ')}`, `ORDER BY ${orderBy} LIMIT ${rows}`].join('\n');
+    // Sorting on a parameter: the matches first, behind an optimisation fence (OFFSET 0), then
+    // their search_sort rows. Left to itself the planner, underestimating the matches, joins the
+    // sort rows (a heap read each) before the most selective filter has run.
+    return [
+      `SELECT ${outputs} FROM (SELECT r.id, r.last_updated, r.created_at FROM resources r WHERE ${matching.join(' AND ')} OFFSET 0) AS r`,
+      ...sortJoins,
+      ...(keyset.length ? [`WHERE ${keyset.join(' AND ')}`] : []),
+      `ORDER BY ${orderBy} LIMIT ${rows}`,
+    ].join('\n');
+  };
 
   let prefix = '';
   let page = search([], limit);

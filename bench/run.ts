@@ -15,6 +15,7 @@ import { loadDefinitions } from '../src/fhir/definitions/index.js';
 import { uuidv7 } from '../src/ids.js';
 import { fmt, load as loadWith, machineLine, median, onEachTarget, startBenchApp, withBenchDatabase } from './harness.js';
 import type { LoadResult, LoadSpec } from './load.js';
+import { BULK_SECTION, bulkBenchmark } from './bulk.js';
 import { SEARCH_SECTION, searchBenchmark } from './search.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -142,6 +143,7 @@ function table(report: TargetReport): string {
 async function main(): Promise<void> {
   loadDefinitions();
   if (process.argv.includes('--search')) return searchBenchmark(process.argv.slice(2));
+  if (process.argv.includes('--bulk')) return bulkBenchmark(process.argv.slice(2));
   const reports = await onEachTarget(benchTarget);
   const markdown = [
     '# Benchmarks',
@@ -159,11 +161,11 @@ async function main(): Promise<void> {
     ...reports.flatMap((report) => [table(report), '']),
   ].join('\n');
   console.log(markdown);
-  // The search benchmark's section (npm run bench -- --search) is kept: it is regenerated on its own.
+  // The search and bulk sections (npm run bench -- --search / --bulk) are kept: they are regenerated on their own.
   const file = new URL('../docs/benchmarks.md', import.meta.url);
   const previous = await readFile(file, 'utf8').catch(() => '');
-  const searchSection = previous.indexOf(SEARCH_SECTION);
-  await writeFile(file, `${markdown}\n${searchSection >= 0 ? `\n${previous.slice(searchSection)}` : ''}`);
+  const kept = Math.min(...[SEARCH_SECTION, BULK_SECTION].map((title) => previous.indexOf(title)).filter((at) => at >= 0));
+  await writeFile(file, `${markdown}\n${Number.isFinite(kept) ? `\n${previous.slice(kept)}` : ''}`);
 }
 
 await main();

@@ -2,6 +2,9 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { SIMPLIFIED_RESOURCES } from './api/resources/index.js';
 import { registerResourceRoutes } from './api/resource-routes.js';
 import { SimplifiedService } from './api/resource-service.js';
+import { mapImportRecord } from './api/bulk-records.js';
+import { registerBulkRoutes } from './api/bulk-routes.js';
+import { BulkService } from './api/bulk-service.js';
 import { registerAdminRoutes } from './auth/admin-routes.js';
 import { registerAuthentication } from './auth/authenticate.js';
 import type { KeyCache } from './auth/key-cache.js';
@@ -16,7 +19,14 @@ import { registerGuards } from './http/guards.js';
 import { registerHealthRoute } from './http/health.js';
 import { loggerOptions, registerRequestLogging } from './http/logging.js';
 import { reindexStale } from './jobs/reindex.js';
-import { fhirBaseUrl } from './config.js';
+import { exportHandler } from './jobs/export.js';
+import { fhirExportHandler } from './jobs/fhir-export.js';
+import { createImportHandler } from './jobs/import.js';
+import { createOutputStore } from './jobs/output-store.js';
+import { JobRunner } from './jobs/runner.js';
+import { UrlSigner } from './jobs/signing.js';
+import { registerFhirExportRoutes } from './fhir/operations/bulk-export.js';
+import { fhirBaseUrl, type BulkConfig } from './config.js';
 import { RateWindow } from './limits/rate-window.js';
 import type { Database } from './store/database.js';
 
@@ -28,6 +38,8 @@ export interface AppOptions {
   logLevel?: string;
   /** A pino destination stream, for tests that inspect the logs. */
   logStream?: NodeJS.WritableStream;
+  /** Bulk jobs; the defaults suit tests (database output, 60 min deadline, 24 h retention). */
+  bulk?: Partial<BulkConfig> & { pollMs?: number; sweepMs?: number; leaseSeconds?: number };
 }
 
 declare module 'fastify' {
@@ -66,8 +78,26 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const simplified = new SimplifiedService(repository, search);
   const tenants = new TenantService(options.db, options.keyCache);
 
+  // Bulk jobs: the runner starts with the app and stops (handing its jobs back) when it closes.
+  const bulkConfig = { storage: 'database' as const, dataDir: './data', deadlineMinutes: 60, retentionHours: 24, signingSecret: undefined, nodeId: undefined, concurrency: 1, ...options.bulk };
+  const output = createOutputStore(options.db, bulkConfig);
+  const signer = new UrlSigner(bulkConfig.signingSecret);
+  const runner = new JobRunner(
+    options.db,
+    [createImportHandler(repository, mapImportRecord), exportHandler, fhirExportHandler({ publicUrl: options.publicUrl })],
+    { ...bulkConfig, output, log: (event, fields) => app.log.info(fields, event) },
+  );
+  app.addHook('onReady', async () => {
+    await signer.load(options.db);
+    await runner.start();
+  });
+  app.addHook('onClose', () => runner.stop());
+  const bulk = { db: options.db, runner, output, signer, deadlineMinutes: bulkConfig.deadlineMinutes, retentionHours: bulkConfig.retentionHours };
+
   registerHealthRoute(app, options.db);
   for (const resource of SIMPLIFIED_RESOURCES) registerResourceRoutes(app, simplified, resource);
+  registerBulkRoutes(app, new BulkService(bulk));
+  registerFhirExportRoutes(app, bulk);
   registerFhirRoutes(app, repository, search);
   registerAdminRoutes(app, tenants, repository, options.adminKey, () => reindexStale(options.db, fhirBaseUrl(options.publicUrl)));
   return app;

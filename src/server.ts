@@ -29,7 +29,7 @@ export async function startServer(config: Config, print: (line: string) => void 
     const keyCache = new KeyCache(store.db, store.connectionString);
     await keyCache.listen();
     const { adminKey, generated } = await resolveAdminKey(store.db, config.adminKey);
-    const app = buildApp({ db: store.db, keyCache, adminKey, publicUrl: config.publicUrl, logLevel: config.logLevel });
+    const app = buildApp({ db: store.db, keyCache, adminKey, publicUrl: config.publicUrl, logLevel: config.logLevel, bulk: config.bulk });
     await app.listen({ port: config.port, host: config.host });
     const address = app.server.address();
     const url = typeof address === 'object' && address ? `http://${config.host}:${address.port}` : config.publicUrl;

@@ -25,11 +25,7 @@ export class SimplifiedService {
   constructor(private readonly repository: FhirRepository, private readonly search: FhirSearch) {}
 
   async create(ctx: RequestContext, resource: CompiledResource, body: unknown): Promise<Simplified> {
-    const input = resource.checkCreate(body);
-    const { definition } = resource;
-    const fhir: FhirObject = { resourceType: definition.fhirType, ...definition.initial?.() };
-    writeFields(definition, fhir, input);
-    return project(resource, await this.repository.create(ctx, fhir as Resource));
+    return project(resource, await this.repository.create(ctx, toFhirResource(resource, body)));
   }
 
   async read(ctx: RequestContext, resource: CompiledResource, id: string): Promise<Simplified> {
@@ -87,6 +83,18 @@ export class SimplifiedService {
     assertId(id);
     return this.repository.read(ctx, resource.definition.fhirType, id).catch(goneAsNotFound);
   }
+}
+
+/**
+ * A create body as the FHIR resource it maps to (not yet stored); throws VALIDATION_ERROR.
+ * Shared by create and bulk import, so both accept and map records identically.
+ */
+export function toFhirResource(resource: CompiledResource, body: unknown): Resource {
+  const input = resource.checkCreate(body);
+  const { definition } = resource;
+  const fhir: FhirObject = { resourceType: definition.fhirType, ...definition.initial?.() };
+  writeFields(definition, fhir, input);
+  return fhir as Resource;
 }
 
 /** Writes each given field into the FHIR resource, then lets the resource finish the whole. */

@@ -1,11 +1,14 @@
 import { parseArgs } from 'node:util';
 import { EMBEDDED_ADMIN_KEY_SETTING } from '../auth/bootstrap.js';
+import { ApiError } from '../errors.js';
 import { ConfigError, fhirBaseUrl, loadConfig, type Config } from '../config.js';
+import { LoadError } from '../fhir/loader/loader.js';
 import { reindexStale } from '../jobs/reindex.js';
 import { startServer } from '../server.js';
 import { openStore } from '../store/connect.js';
 import { migrate } from '../store/migrate.js';
 import { readSetting } from '../store/tenants.js';
+import { runImport } from './import.js';
 
 const USAGE = `Usage: clinikapi <command> [options]
 
@@ -13,6 +16,10 @@ Commands:
   serve                                   start the API server (embedded PostgreSQL unless DATABASE_URL is set)
   migrate                                 apply database migrations and exit
   reindex                                 rebuild search index rows written by an older indexer
+  import <file-or-dir>… --tenant ORG [--env test|live] [--workers N] [--writers N]
+                                          load FHIR NDJSON files and batch/transaction Bundles straight
+                                          into the database (DATABASE_URL, or the embedded store, which
+                                          a running server may share)
   tenants create --name N [--plan P] [--parent ORG] [--rate-limit N|unlimited] [--json]
   tenants show ORG [--json]
   keys create --tenant ORG --environment test|live [--scope *|read|write] [--expires-at ISO] [--json]
@@ -29,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       name: { type: 'string' }, plan: { type: 'string' }, parent: { type: 'string' }, 'rate-limit': { type: 'string' },
-      tenant: { type: 'string' }, environment: { type: 'string' }, scope: { type: 'string' }, 'expires-at': { type: 'string' },
+      tenant: { type: 'string' }, environment: { type: 'string' }, env: { type: 'string' }, workers: { type: 'string' }, writers: { type: 'string' }, scope: { type: 'string' }, 'expires-at': { type: 'string' },
       url: { type: 'string' }, 'admin-key': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -51,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write('\n');
       console.log(`Reindexed ${total} resources`);
     });
+    case 'import': return importFiles(config, positionals.slice(1), values.tenant, values.env ?? values.environment ?? 'test', { workers: values.workers, writers: values.writers });
   }
   const admin = await adminClient(config, values.url, values['admin-key']);
   const print = (data: unknown, text: string) => console.log(values.json ? JSON.stringify(data, null, 2) : text);
@@ -109,6 +117,21 @@ async function serve(config: Config): Promise<number> {
   return 0;
 }
 
+async function importFiles(config: Config, paths: string[], tenant: string | undefined, environment: string, counts: { workers?: string; writers?: string }): Promise<number> {
+  if (!tenant) throw new UsageError('import needs --tenant');
+  const [workers, writers] = (['workers', 'writers'] as const).map((name) => {
+    const value = counts[name];
+    if (value !== undefined && !(Number.isInteger(Number(value)) && Number(value) > 0)) throw new UsageError(`--${name} must be a positive integer`);
+    return value === undefined ? undefined : Number(value);
+  });
+  let exitCode = 1;
+  await withStore(config, async (store) => {
+    await migrate(store.db);
+    ({ exitCode } = await runImport(store.db, { paths, tenant, environment, publicUrl: config.publicUrl, workers, writers }, { progress: process.stderr, print: (line) => console.log(line) }));
+  });
+  return exitCode;
+}
+
 async function withStore(config: Config, fn: (store: Awaited<ReturnType<typeof openStore>>) => Promise<void>): Promise<number> {
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
@@ -160,7 +183,7 @@ class UsageError extends Error {}
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    const known = error instanceof UsageError || error instanceof ConfigError || (error instanceof Error && error.name === 'EmbeddedPostgresError');
+    const known = error instanceof UsageError || error instanceof ConfigError || error instanceof LoadError || error instanceof ApiError || (error instanceof Error && error.name === 'EmbeddedPostgresError');
     console.error(known ? `clinikapi: ${(error as Error).message}` : error);
     process.exit(1);
   },

@@ -57,6 +57,11 @@ export interface BatchWritten {
 export interface BatchOptions {
   /** How errors name the offending write, e.g. `Bundle.entry[3]`; default `[index]`. */
   label?: (index: number) => string;
+  /**
+   * When given, a write that fails validation is skipped and reported here instead of failing
+   * the batch (bulk import reports it as that record's error); the others are still written.
+   */
+  rejected?: (index: number, error: ApiError) => void;
 }
 
 /** Writes retried after losing a compare-and-swap race before giving up with 409. */
@@ -138,6 +143,14 @@ export class FhirRepository {
    * write through `options.label`. History sequence numbers are allocated once for the batch.
    */
   async writeBatch(ctx: RequestContext, writes: BatchWrite[], options: BatchOptions = {}): Promise<BatchWritten[]> {
+    return this.db.transaction((tx) => this.writeBatchIn(tx, ctx, writes, options));
+  }
+
+  /**
+   * writeBatch inside the caller's transaction, so that other writes (a bulk job's checkpoint)
+   * commit or roll back with the batch.
+   */
+  async writeBatchIn(tx: Tx, ctx: RequestContext, writes: BatchWrite[], options: BatchOptions = {}): Promise<BatchWritten[]> {
     const label = options.label ?? ((index: number) => `[${index}]`);
     const keys = writes.map(keyOf);
     const firstIndex = new Map<string, number>();
@@ -146,23 +159,25 @@ export class FhirRepository {
       if (first !== undefined) throw new ApiError('INVALID_REQUEST', `${label(index)} writes the same resource as ${label(first)}`);
       firstIndex.set(key, index);
     });
-    return this.db.transaction(async (tx) => {
-      const existing = await readResourcesForUpdate(tx, ctx.partitionId, writes.filter((write) => write.method !== 'create').map((write) => ({ resourceType: typeOf(write), id: write.id })));
-      const stored = new Map(existing.map((row) => [`${row.resourceType}/${row.id}`, row]));
-      const lastUpdated = new Date().toISOString();
-      const planned = writes.map((write, index) => {
-        try {
-          return planBatchWrite(ctx, write, stored.get(keys[index]), lastUpdated, this.fhirBase);
-        } catch (error) {
-          throw located(error, label(index));
+    const existing = await readResourcesForUpdate(tx, ctx.partitionId, writes.filter((write) => write.method !== 'create').map((write) => ({ resourceType: typeOf(write), id: write.id })));
+    const stored = new Map(existing.map((row) => [`${row.resourceType}/${row.id}`, row]));
+    const lastUpdated = new Date().toISOString();
+    const planned = writes.flatMap((write, index) => {
+      try {
+        return [planBatchWrite(ctx, write, stored.get(keys[index]), lastUpdated, this.fhirBase)];
+      } catch (error) {
+        if (options.rejected && error instanceof ApiError && error.code === 'VALIDATION_ERROR') {
+          options.rejected(index, error);
+          return [];
         }
-      });
-      const written = await writeVersions(tx, ctx.partitionId, planned.map((plan) => plan.version));
-      if (!written) throw new ApiError('CONFLICT', 'A resource of the batch was changed concurrently; retry the request');
-      return planned.map(({ version, outcome }) => ({
-        resourceType: version.resourceType, id: version.id, versionId: version.versionId, lastUpdated: version.lastUpdated, content: version.content, outcome,
-      }));
+        throw located(error, label(index));
+      }
     });
+    const written = await writeVersions(tx, ctx.partitionId, planned.map((plan) => plan.version));
+    if (!written) throw new ApiError('CONFLICT', 'A resource of the batch was changed concurrently; retry the request');
+    return planned.map(({ version, outcome }) => ({
+      resourceType: version.resourceType, id: version.id, versionId: version.versionId, lastUpdated: version.lastUpdated, content: version.content, outcome,
+    }));
   }
 
   /** Permanently removes a resource and its whole history (legal erasure). */
@@ -179,8 +194,11 @@ export class FhirRepository {
   }
 }
 
-/** Validates, stamps and indexes `resource` as the version after `stored`: what the store writes. */
-function nextVersion(
+/**
+ * Validates, stamps and indexes `resource` as the version after `stored`: what the store writes.
+ * Exported for the bulk loader, which prepares versions in worker threads with these same rules.
+ */
+export function nextVersion(
   ctx: RequestContext, resource: Resource, id: string, stored: StoredResource | undefined, operation: 'create' | 'update', lastUpdated: string, fhirBase: string,
 ): VersionToWrite {
   const versionId = (stored?.versionId ?? 0) + 1;

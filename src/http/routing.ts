@@ -4,9 +4,12 @@ import type { Surface } from './context.js';
 
 const ALL_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
-/** Answers the methods a path does not support with 405 and an Allow header. */
-export function methodNotAllowed(app: FastifyInstance, url: string, allowed: HTTPMethods[], surface: Surface): void {
-  const permitted = new Set<HTTPMethods>(allowed.includes('GET') ? [...allowed, 'HEAD'] : allowed);
+/**
+ * Answers the methods a path does not support with 405 and an Allow header. A GET implies HEAD,
+ * unless `head` is false (a GET with effects, registered with exposeHeadRoute: false).
+ */
+export function methodNotAllowed(app: FastifyInstance, url: string, allowed: HTTPMethods[], surface: Surface, head = true): void {
+  const permitted = new Set<HTTPMethods>(allowed.includes('GET') && head ? [...allowed, 'HEAD'] : allowed);
   const others = ALL_METHODS.filter((method) => !permitted.has(method));
   app.route({
     method: others,

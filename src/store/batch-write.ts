@@ -93,7 +93,10 @@ export async function writeVersions(tx: Tx, partitionId: number, versions: Versi
   return versions.map((version) => createdAt.get(`${version.resourceType}/${version.id}`)!);
 }
 
-/** A text[] literal: `unnest` flattens a 2-D array, so each row's array travels as its literal. */
-function arrayLiteral(values: string[]): string {
+/**
+ * A text[] literal: `unnest` flattens a 2-D array, so each row's array travels as its literal
+ * (and COPY's text format takes the same form, bulk-ingest.ts).
+ */
+export function arrayLiteral(values: string[]): string {
   return `{${values.map((value) => `"${value.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
 }

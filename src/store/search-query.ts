@@ -91,8 +91,12 @@ export interface ChainFilter { kind: 'chain'; param: string; targets: Array<{ ta
 /** Reverse chaining (`_has`): a `sourceType` resource satisfying `filter` references this one through `param`. */
 export interface ReverseChainFilter { kind: 'has'; sourceType: string; param: string; filter: SearchFilter }
 
-/** A compartment (FHIR R4 §3.1.1.3.4): resources that reference the owner through any of `params` (ORed). */
-export interface CompartmentFilter { kind: 'compartment'; params: string[]; targetType: string; targetId: string }
+/**
+ * A compartment (FHIR R4 §3.1.1.3.4): resources that reference an owner through any of `params`
+ * (ORed). The owners are `targetIds` of `targetType`, or, when null, any resource of that type (the
+ * union of all their compartments, as Bulk Data's Patient-level export needs).
+ */
+export interface CompartmentFilter { kind: 'compartment'; params: string[]; targetType: string; targetIds: string[] | null }
 
 export type SearchFilter =
   | CompartmentFilter

@@ -235,10 +235,11 @@ function filterCondition(filter: SearchFilter, scope: Scope, subject: Subject): 
     }
     case 'compartment': {
       const x = scope.alias('i');
+      const owners = filter.targetIds === null ? '' : ` AND ${x}.target_id = ANY(${scope.bind(filter.targetIds, 'text[]')})`;
       return (
         `EXISTS (SELECT 1 FROM search_reference ${x} WHERE ${x}.partition_id = ${scope.partition} AND ${x}.resource_type = ${subject.type}` +
         ` AND ${x}.param = ANY(${scope.bind(filter.params, 'text[]')}) AND ${x}.resource_id = ${subject.id}` +
-        ` AND ${x}.target_type = ${scope.bind(filter.targetType, 'text')} AND ${x}.target_id = ${scope.bind(filter.targetId, 'text')})`
+        ` AND ${x}.target_type = ${scope.bind(filter.targetType, 'text')}${owners})`
       );
     }
   }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/app.js';
+import { buildApp, type AppOptions } from '../../src/app.js';
 import { KeyCache } from '../../src/auth/key-cache.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 
@@ -45,7 +45,7 @@ export const PUBLIC_URL = 'https://api.test.example';
  * A full app on a database of its own (or a shared one, to act as a second node), driven
  * through HTTP injection exactly as a client would drive it.
  */
-export async function startTestApp(options: { database?: TestDatabase; adminKey?: string } = {}): Promise<TestApp> {
+export async function startTestApp(options: { database?: TestDatabase; adminKey?: string; bulk?: AppOptions['bulk'] } = {}): Promise<TestApp> {
   const database = options.database ?? (await createTestDatabase());
   const ownsDatabase = !options.database;
   const logs: string[] = [];
@@ -58,7 +58,9 @@ export async function startTestApp(options: { database?: TestDatabase; adminKey?
   const keyCache = new KeyCache(database.db, database.connectionString);
   await keyCache.listen();
   const adminKey = options.adminKey ?? `admin_${randomBytes(16).toString('hex')}`;
-  const app = buildApp({ db: database.db, keyCache, adminKey, publicUrl: PUBLIC_URL, logLevel: 'info', logStream });
+  const app = buildApp({ db: database.db, keyCache, adminKey, publicUrl: PUBLIC_URL, logLevel: 'info', logStream,
+    // Each test app is a node of its own: the same node id would make a new app reclaim another app's running jobs.
+    bulk: { nodeId: `test-node-${randomBytes(4).toString('hex')}`, ...options.bulk } });
   await app.ready();
 
   const request = async (method: string, url: string, opts: RequestOptions = {}): Promise<Response> => {

@@ -113,8 +113,11 @@ export class BundleProcessor {
   }
 }
 
-/** The id each creating entry gets (POST: fresh; PUT: its own) and the `Type/id` of each local fullUrl. */
-function assignIds(entries: Array<EntryRequest | undefined>): { ids: Map<number, string>; urls: Map<string, string> } {
+/**
+ * The id each creating entry gets (POST: fresh; PUT: its own) and the `Type/id` of each local
+ * fullUrl. Exported with `toWrite` for the bulk loader, which stores Bundles the same way.
+ */
+export function assignIds(entries: Array<EntryRequest | undefined>): { ids: Map<number, string>; urls: Map<string, string> } {
   const ids = new Map<number, string>();
   const urls = new Map<string, string>();
   entries.forEach((entry, index) => {
@@ -126,7 +129,7 @@ function assignIds(entries: Array<EntryRequest | undefined>): { ids: Map<number,
   return { ids, urls };
 }
 
-function toWrite(entry: EntryRequest, id: string | undefined, urls: ReadonlyMap<string, string>): BatchWrite | undefined {
+export function toWrite(entry: EntryRequest, id: string | undefined, urls: ReadonlyMap<string, string>): BatchWrite | undefined {
   switch (entry.method) {
     case 'POST':
       return { method: 'create', resource: rewriteReferences(entry.resource, urls), id: id! };

@@ -15,8 +15,8 @@ export function isLocalUrl(url: string): boolean {
 const CONDITIONAL_REFERENCE = /^[A-Z][A-Za-z]+\?/;
 
 /**
- * A copy of `value` where every string equal to a local url of `targets` is replaced by its
- * `Type/id`. Whole-string equality covers Reference.reference and uri elements alike, and cannot
+ * `value` with every string equal to a local url of `targets` replaced by its `Type/id` (copied
+ * where anything changes; the input is left as it is). Whole-string equality covers Reference.reference and uri elements alike, and cannot
  * touch other text. A `reference` to a local url not in the Bundle, or a conditional reference,
  * is refused: stored as is, it would point nowhere.
  */
@@ -32,8 +32,25 @@ function rewrite(value: unknown, targets: ReadonlyMap<string, string>, key: stri
     if (key === 'reference' && CONDITIONAL_REFERENCE.test(value)) throw new ApiError('INVALID_REQUEST', 'Conditional references are not supported');
     return value;
   }
-  if (Array.isArray(value)) return value.map((item) => rewrite(item, targets, key));
-  // fromEntries defines own properties, so a `__proto__` key stays data (assignment would not).
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([name, item]) => [name, rewrite(item, targets, name)]));
-  return value;
+  if (value === null || typeof value !== 'object') return value;
+  // Copy on write: a subtree without any target is shared, not copied (the bulk loader runs this
+  // over every resource of every Bundle, most of which have few references).
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    value.forEach((item, i) => {
+      const next = rewrite(item, targets, key);
+      if (next !== item) (copy ??= value.slice())[i] = next;
+    });
+    return copy ?? value;
+  }
+  let copy: Record<string, unknown> | undefined;
+  for (const name of Object.keys(value)) {
+    const item = (value as Record<string, unknown>)[name];
+    const next = rewrite(item, targets, name);
+    if (next === item) continue;
+    copy ??= { ...value };
+    // defineProperty keeps a `__proto__` key as data (assignment would set the prototype).
+    Object.defineProperty(copy, name, { value: next, enumerable: true, writable: true, configurable: true });
+  }
+  return copy ?? value;
 }

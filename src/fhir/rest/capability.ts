@@ -4,7 +4,7 @@ import { allResourceTypes, searchParameters } from '../definitions/index.js';
  * The CapabilityStatement served at /v1/metadata and /v1/fhir/metadata, generated from what the
  * server supports: every R4 resource type, its interactions, its search parameters (with their
  * descriptions) and its _include / _revinclude values, all from the definitions registry.
- * Operations are added here as they land.
+ * Operations are added here as they land: `$export` so far.
  */
 const INTERACTIONS = ['read', 'create', 'update', 'patch', 'delete', 'search-type'];
 /** The common parameters of every type (FHIR R4 search §3.1.1.3); the registry has them without a description. */
@@ -24,6 +24,10 @@ const RESULT_PARAMETERS = [
   { name: '_summary', type: 'token', documentation: 'true, false, count, data or text' },
   { name: '_elements', type: 'string', documentation: 'Comma-separated top-level elements to return' },
 ];
+
+/** FHIR Bulk Data `$export` (src/fhir/operations/bulk-export.ts): system level, and the Patient and Group levels on their types. */
+const BULK_DATA = 'http://hl7.org/fhir/uv/bulkdata';
+const TYPE_EXPORTS: Record<string, string> = { Patient: 'patient-export', Group: 'group-export' };
 
 interface SearchParam { name: string; definition?: string; type: string; documentation?: string }
 
@@ -73,6 +77,7 @@ export function capabilityStatement(baseUrl: string): string {
     kind: 'instance',
     software: { name: 'ClinikAPI' },
     implementation: { description: 'ClinikAPI FHIR R4 server', url: `${baseUrl}/v1/fhir` },
+    instantiates: [`${BULK_DATA}/CapabilityStatement/bulk-data`],
     fhirVersion: '4.0.1',
     format: ['application/fhir+json', 'json'],
     patchFormat: ['application/json-patch+json', 'application/merge-patch+json'],
@@ -81,6 +86,7 @@ export function capabilityStatement(baseUrl: string): string {
         mode: 'server',
         security: { description: 'Send an API key in the x-api-key header (clk_live_… or clk_test_…).' },
         interaction: [{ code: 'search-system', documentation: 'GET /v1/fhir?_type=A,B with the common parameters, sorted by _lastUpdated' }],
+        operation: [{ name: 'export', definition: `${BULK_DATA}/OperationDefinition/export` }],
         resource: allResourceTypes().map((type) => ({
           type,
           interaction: INTERACTIONS.map((code) => ({ code })),
@@ -93,6 +99,7 @@ export function capabilityStatement(baseUrl: string): string {
           searchInclude: ['*', ...referenceParameters(type).map((value) => value.include)],
           searchRevInclude: ['*', ...(revincludes.get(type) ?? [])],
           searchParam: searchParams(type),
+          ...(TYPE_EXPORTS[type] ? { operation: [{ name: 'export', definition: `${BULK_DATA}/OperationDefinition/${TYPE_EXPORTS[type]}` }] } : {}),
         })),
       },
     ],

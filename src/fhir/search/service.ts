@@ -214,7 +214,7 @@ function fhirPlan(request: SearchRequest): SearchQuery {
 }
 
 function compartmentFilter(compartment: { type: string; id: string; params: string[] }): SearchFilter {
-  return { kind: 'compartment', params: compartment.params, targetType: compartment.type, targetId: compartment.id };
+  return { kind: 'compartment', params: compartment.params, targetType: compartment.type, targetIds: [compartment.id] };
 }
 
 function subsetOf(request: SearchRequest): Subset | undefined {

@@ -1,0 +1,104 @@
+import { constants, createReadStream } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type { Database, Tx } from '../store/database.js';
+import { deleteJobChunks, deleteJobFiles, listJobFiles, readJobChunks, readJobFile, upsertJobFile, writeJobChunk, type JobFile } from '../store/job-files.js';
+import type { JobKey } from '../store/jobs.js';
+
+export type { JobFile };
+
+/** How far a file is written, as a job's checkpoint records it. */
+export interface FilePosition { records: number; bytes: number; chunks: number }
+
+export const EMPTY_FILE: FilePosition = { records: 0, bytes: 0, chunks: 0 };
+
+/** Output file names are plain (`Patient.ndjson`): they become URL segments and local file names. */
+export const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+/**
+ * Where job output lives. Every job step appends to a file *from the position its checkpoint
+ * recorded*, inside the step's transaction: a step that never committed leaves nothing the next
+ * attempt can see (database) or leaves bytes past the checkpoint that the next append overwrites
+ * and no download ever serves (local files). The file sizes live in the database either way.
+ */
+export interface OutputStore {
+  readonly kind: 'database' | 'local';
+  append(tx: Tx, job: JobKey, file: { name: string; resourceType: string | null }, at: FilePosition, data: Buffer, records: number): Promise<FilePosition>;
+  files(job: JobKey): Promise<JobFile[]>;
+  /** The file as committed, streamed; undefined when it does not exist (never written, or expired). */
+  open(job: JobKey, name: string): Promise<{ file: JobFile; stream: Readable } | undefined>;
+  delete(job: JobKey): Promise<void>;
+}
+
+/** The bytes of a file: the part that differs between the two stores. */
+interface Blobs {
+  write(tx: Tx, job: JobKey, name: string, at: FilePosition, data: Buffer): Promise<void>;
+  read(job: JobKey, file: JobFile): Readable;
+  remove(job: JobKey): Promise<void>;
+}
+
+export interface OutputStoreOptions { storage: 'database' | 'local'; dataDir: string }
+
+export function createOutputStore(db: Database, options: OutputStoreOptions): OutputStore {
+  const blobs = options.storage === 'database' ? databaseBlobs(db) : localBlobs(path.join(options.dataDir, 'exports'));
+  return {
+    kind: options.storage,
+    async append(tx, job, file, at, data, records) {
+      if (!FILE_NAME.test(file.name)) throw new Error('invalid output file name');
+      await blobs.write(tx, job, file.name, at, data);
+      const next = { records: at.records + records, bytes: at.bytes + data.length, chunks: at.chunks + 1 };
+      await upsertJobFile(tx, job, { name: file.name, resourceType: file.resourceType, records: next.records, bytes: next.bytes });
+      return next;
+    },
+    files: (job) => db.read((tx) => listJobFiles(tx, job)),
+    async open(job, name) {
+      if (!FILE_NAME.test(name)) return undefined;
+      const file = await db.read((tx) => readJobFile(tx, job, name));
+      return file && { file, stream: blobs.read(job, file) };
+    },
+    async delete(job) {
+      await blobs.remove(job);
+      await db.transaction((tx) => deleteJobFiles(tx, job));
+    },
+  };
+}
+
+/** Chunks in bulk_job_chunks: written in the step's transaction, so any node serves any download. */
+function databaseBlobs(db: Database): Blobs {
+  // A few chunks per query: a download holds no connection between reads, and little memory.
+  const CHUNKS_PER_READ = 4;
+  return {
+    write: (tx, job, name, at, data) => writeJobChunk(tx, job, name, at.chunks, data),
+    read: (job, file) => Readable.from((async function* () {
+      for (let seq = 0; ;) {
+        const chunks = await db.read((tx) => readJobChunks(tx, job, file.name, seq, CHUNKS_PER_READ));
+        for (const chunk of chunks) yield chunk.data;
+        if (chunks.length < CHUNKS_PER_READ) return;
+        seq = chunks[chunks.length - 1].seq + 1;
+      }
+    })(), { objectMode: false }),
+    remove: (job) => db.transaction((tx) => deleteJobChunks(tx, job)),
+  };
+}
+
+/** Files under {dataDir}/exports: the embedded single-node setup only (other nodes cannot read them). */
+function localBlobs(root: string): Blobs {
+  const dirOf = (job: JobKey) => path.join(root, String(job.partitionId), job.id);
+  return {
+    async write(_tx, job, name, at, data) {
+      await mkdir(dirOf(job), { recursive: true });
+      const handle = await open(path.join(dirOf(job), name), constants.O_RDWR | constants.O_CREAT);
+      try {
+        // Bytes past the checkpoint are a step that never committed: overwrite them.
+        await handle.truncate(at.bytes);
+        await handle.write(data, 0, data.length, at.bytes);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+    },
+    read: (job, file) => (file.bytes === 0 ? Readable.from([]) : createReadStream(path.join(dirOf(job), file.name), { start: 0, end: file.bytes - 1 })),
+    remove: (job) => rm(dirOf(job), { recursive: true, force: true }),
+  };
+}

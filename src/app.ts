@@ -88,7 +88,6 @@ export function buildApp(options: AppOptions): FastifyInstance {
     { ...bulkConfig, output, log: (event, fields) => app.log.info(fields, event) },
   );
   app.addHook('onReady', async () => {
-    await signer.load(options.db);
     await runner.start();
   });
   app.addHook('onClose', () => runner.stop());

@@ -79,6 +79,7 @@ export class BulkService {
   async jobStatus(auth: AuthContext, jobId: string, publicUrl: string): Promise<Record<string, unknown>> {
     const job = await this.bulk.db.read((tx) => readJob(tx, auth.partitionId, jobId));
     if (!job || (job.kind !== 'import' && job.kind !== 'export')) throw new ApiError('NOT_FOUND', 'Job not found');
+    await this.bulk.signer.load(this.bulk.db);
     const errors = job.status === 'failed' && job.failure ? [...job.errors, { index: -1, message: job.failure }] : job.errors;
     return {
       id: job.id,
@@ -103,6 +104,7 @@ export class BulkService {
   async openDownload(jobId: string, name: string, expires: string | undefined, signature: string | undefined): Promise<{ file: JobFile; stream: Readable }> {
     const partitionId = await this.bulk.db.read((tx) => jobPartition(tx, jobId));
     const key: JobKey | undefined = partitionId === undefined ? undefined : { partitionId, id: jobId };
+    await this.bulk.signer.load(this.bulk.db);
     const check = key ? this.bulk.signer.check(key, name, expires, signature) : 'invalid';
     if (check !== 'valid') throw new ApiError('FORBIDDEN', check === 'expired' ? 'The download link has expired; poll the job for a fresh one' : 'The download link is invalid');
     const opened = await this.bulk.output.open(key!, name);

@@ -6,9 +6,13 @@ import type { JobHandler } from './runner.js';
 export const EXPORT_FILE = 'export.ndjson';
 /** Resources per keyset batch. */
 const BATCH = 1000;
-/** A step ends after this many resources or bytes: large enough to amortise its commit, small enough to stay short. */
-const STEP_RESOURCES = 5000;
-const STEP_BYTES = 8 * 1024 * 1024;
+/**
+ * A step ends after this many resources or bytes: large enough to amortise its commit, small
+ * enough to stay short and to bound memory, here and in every download of the file (one chunk
+ * per step, read one at a time).
+ */
+const STEP_RESOURCES = 4000;
+const STEP_BYTES = 2 * 1024 * 1024;
 
 export interface ExportRequest { resourceTypes: string[]; since: string | null }
 

@@ -66,8 +66,9 @@ export function createOutputStore(db: Database, options: OutputStoreOptions): Ou
 
 /** Chunks in bulk_job_chunks: written in the step's transaction, so any node serves any download. */
 function databaseBlobs(db: Database): Blobs {
-  // A few chunks per query: a download holds no connection between reads, and little memory.
-  const CHUNKS_PER_READ = 4;
+  // One chunk (one step's output, about 2 MiB) per query: a download holds no connection between
+  // reads, and one chunk of memory.
+  const CHUNKS_PER_READ = 1;
   return {
     write: (tx, job, name, at, data) => writeJobChunk(tx, job, name, at.chunks, data),
     read: (job, file) => Readable.from((async function* () {

@@ -85,6 +85,8 @@ export class JobRunner {
   private ticking: Promise<void> | undefined;
   private again = false;
   private stopped = true;
+  /** Set by start(): the next poll first takes back the leases this node held before a restart. */
+  private reclaimPending = false;
 
   constructor(private readonly db: Database, handlers: JobHandler[], private readonly options: RunnerOptions) {
     this.handlers = new Map(handlers.map((handler) => [handler.kind, handler]));
@@ -100,9 +102,7 @@ export class JobRunner {
   async start(): Promise<void> {
     if (!this.stopped) return;
     this.stopped = false;
-    // A previous run of this node died holding leases: take them back now, not after they expire.
-    const reclaimed = await this.db.transaction((tx) => expireLeasesOf(tx, `${this.nodeId}/`, this.owner));
-    if (reclaimed > 0) this.log('jobs reclaimed', { count: reclaimed });
+    this.reclaimPending = true;
     this.pollTimer = setInterval(() => this.wake(), this.pollMs);
     this.sweepTimer = setInterval(() => void this.sweep().catch((error) => this.log('sweep failed', errorFields(error))), this.sweepMs);
     this.pollTimer.unref();
@@ -157,6 +157,14 @@ export class JobRunner {
   }
 
   private async tick(): Promise<void> {
+    if (this.reclaimPending) {
+      // A previous run of this node died holding leases: take them back now, not after they
+      // expire. In the first poll rather than in start(), so that a node whose database is down
+      // still starts (and answers /health with 503), and reclaims once it is back.
+      const reclaimed = await this.db.transaction((tx) => expireLeasesOf(tx, `${this.nodeId}/`, this.owner));
+      this.reclaimPending = false;
+      if (reclaimed > 0) this.log('jobs reclaimed', { count: reclaimed });
+    }
     await this.db.transaction((tx) => failOverdueJobs(tx, this.deadlineReason(), this.options.retentionHours));
     const kinds = [...this.handlers.keys()];
     while (!this.stopped && this.running.size < this.concurrency) {

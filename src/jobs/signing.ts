@@ -18,16 +18,28 @@ export type SignatureCheck = 'valid' | 'expired' | 'invalid';
  */
 export class UrlSigner {
   private secret: Buffer | undefined;
+  private loading: Promise<void> | undefined;
 
   constructor(configured: string | undefined) {
     if (configured) this.secret = Buffer.from(configured, 'utf8');
   }
 
-  /** Loads (or generates once, shared through the settings table) the secret; call before use. */
-  async load(db: Database): Promise<void> {
-    if (this.secret) return;
-    const value = await db.transaction((tx) => initSetting(tx, SIGNING_SECRET_SETTING, randomBytes(32).toString('base64url')));
-    this.secret = Buffer.from(value, 'utf8');
+  /**
+   * Loads (or generates once, shared through the settings table) the secret; await it before
+   * signing. Loaded on first use, not at start, so that a node starts (and /health answers 503)
+   * while its database is down; a failed load is retried by the next call.
+   */
+  load(db: Database): Promise<void> {
+    if (this.secret) return Promise.resolve();
+    this.loading ??= db
+      .transaction((tx) => initSetting(tx, SIGNING_SECRET_SETTING, randomBytes(32).toString('base64url')))
+      .then((value) => {
+        this.secret = Buffer.from(value, 'utf8');
+      })
+      .finally(() => {
+        this.loading = undefined;
+      });
+    return this.loading;
   }
 
   sign(job: JobKey, name: string, expires: number): string {

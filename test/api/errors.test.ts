@@ -461,7 +461,7 @@ describe('NOT_IMPLEMENTED (501) on reserved FHIR paths', () => {
     ['GET', '/v1/fhir/Patient/x/_history'],
     ['GET', '/v1/fhir/Patient/x/_history/1'],
     ['GET', '/v1/fhir/_history'],
-    ['GET', '/v1/fhir/$export'],
+    ['GET', '/v1/fhir/Patient/x/$export'],
     ['POST', '/v1/fhir/Patient/$validate', { resourceType: 'Parameters' }],
     ['GET', '/v1/fhir/Patient/$validate'],
     ['POST', '/v1/fhir/Patient/$everything', { resourceType: 'Parameters' }],

@@ -38,7 +38,10 @@ export class FhirExportService {
 
   async status(caller: ExportCaller, jobId: string): Promise<ExportStatus> {
     const job = await this.visibleJob(caller, jobId);
-    if (job.status === 'completed') return { state: 'completed', job, files: await this.bulk.output.files(job) };
+    if (job.status === 'completed') {
+      await this.bulk.signer.load(this.bulk.db);
+      return { state: 'completed', job, files: await this.bulk.output.files(job) };
+    }
     if (job.status === 'failed') return { state: 'failed', job };
     return { state: 'running', job, typesDone: (job.checkpoint as FhirExportCheckpoint | null)?.type ?? 0 };
   }

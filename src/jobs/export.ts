@@ -1,18 +1,14 @@
-import { countResources, scanResources } from '../store/resource-scan.js';
+import { countResources } from '../store/resource-scan.js';
 import { EMPTY_FILE, type FilePosition } from './output-store.js';
 import type { JobHandler } from './runner.js';
 
 /** The one output file of a simplified export (contract §7.3 has a single downloadUrl). */
 export const EXPORT_FILE = 'export.ndjson';
-/** Resources per keyset batch. */
+/** Resources per keyset batch, and per chunk of the file: a download holds one chunk at a time. */
 const BATCH = 1000;
-/**
- * A step ends after this many resources or bytes: large enough to amortise its commit, small
- * enough to stay short and to bound memory, here and in every download of the file (one chunk
- * per step, read one at a time).
- */
-const STEP_RESOURCES = 4000;
-const STEP_BYTES = 2 * 1024 * 1024;
+/** A step ends after this many resources or bytes: large enough to amortise its commit, small enough to stay short. */
+const STEP_RESOURCES = 5000;
+const STEP_BYTES = 4 * 1024 * 1024;
 
 export interface ExportRequest { resourceTypes: string[]; since: string | null }
 
@@ -34,26 +30,22 @@ export const exportHandler: JobHandler = {
       await ctx.step(async (tx) => {
         total ??= await countResources(tx, job.partitionId, request.resourceTypes, request.since);
         const resourceType = request.resourceTypes[checkpoint.type];
-        const lines: string[] = [];
-        let bytes = 0;
-        let afterId = checkpoint.afterId;
-        let typeDone = resourceType === undefined;
-        while (!typeDone && lines.length < STEP_RESOURCES && bytes < STEP_BYTES) {
-          const rows = await scanResources(tx, job.partitionId, resourceType, afterId, request.since, BATCH);
-          for (const row of rows) {
-            lines.push(`${row.content}\n`);
-            bytes += row.content.length + 1;
-          }
-          typeDone = rows.length < BATCH;
-          afterId = rows.at(-1)?.id ?? afterId;
-        }
+        const target = { name: EXPORT_FILE, resourceType: null };
         let file = checkpoint.file;
-        if (lines.length > 0 || checkpoint.file.chunks === 0) {
-          // Even an empty export gets its (empty) file, so that it can be downloaded.
-          file = await ctx.output.append(tx, job, { name: EXPORT_FILE, resourceType: null }, checkpoint.file, Buffer.from(lines.join(''), 'utf8'), lines.length);
+        let afterId = checkpoint.afterId;
+        let processed = 0;
+        let typeDone = resourceType === undefined;
+        while (!typeDone && processed < STEP_RESOURCES && file.bytes - checkpoint.file.bytes < STEP_BYTES) {
+          const batch = await ctx.output.appendScan(tx, job, target, file, { partitionId: job.partitionId, resourceType, afterId, since: request.since, limit: BATCH });
+          file = batch.position;
+          processed += batch.records;
+          afterId = batch.lastId ?? afterId;
+          typeDone = batch.records < BATCH;
         }
+        // Even an empty export gets its (empty) file, so that it can be downloaded.
+        if (file.chunks === 0) file = await ctx.output.append(tx, job, target, file, '', 0);
         next = typeDone ? { type: checkpoint.type + 1, afterId: null, file } : { type: checkpoint.type, afterId, file };
-        return { checkpoint: next, processed: lines.length, total, done: next.type >= request.resourceTypes.length };
+        return { checkpoint: next, processed, total, done: next.type >= request.resourceTypes.length };
       });
       checkpoint = next;
     }

@@ -66,7 +66,7 @@ async function exportStep(tx: Tx, job: Job, request: FhirExportRequest, from: Fh
     const plans = plansOf(env.plans, request, resourceType, job.createdAt, checkpoint.patients, env.publicUrl);
     const page = await scanPage(tx, job.partitionId, plans, checkpoint.position, env.pageSize - processed);
     if (page.rows.length > 0) {
-      const data = Buffer.from(`${page.rows.map((row) => row.content).join('\n')}\n`, 'utf8');
+      const data = `${page.rows.map((row) => row.content).join('\n')}\n`;
       checkpoint.file = await env.output.append(tx, job, { name: `${resourceType}.ndjson`, resourceType }, checkpoint.file, data, page.rows.length);
       processed += page.rows.length;
     }

@@ -3,7 +3,8 @@ import { mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Database, Tx } from '../store/database.js';
-import { deleteJobChunks, deleteJobFiles, listJobFiles, readJobChunks, readJobFile, upsertJobFile, writeJobChunk, type JobFile } from '../store/job-files.js';
+import { deleteJobChunks, deleteJobFiles, listJobFiles, readJobChunks, readJobFile, upsertJobFile, writeJobChunk, writeScanChunk, type JobFile } from '../store/job-files.js';
+import { scanResources, type ResourceScan } from '../store/resource-scan.js';
 import type { JobKey } from '../store/jobs.js';
 
 export type { JobFile };
@@ -14,6 +15,9 @@ export interface FilePosition { records: number; bytes: number; chunks: number }
 export const EMPTY_FILE: FilePosition = { records: 0, bytes: 0, chunks: 0 };
 
 /** Output file names are plain (`Patient.ndjson`): they become URL segments and local file names. */
+/** What one scan batch added: the file's new position, the resources written and the last id. */
+export interface ScanWritten { position: FilePosition; records: number; lastId: string | null }
+
 export const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 /**
@@ -24,7 +28,13 @@ export const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
  */
 export interface OutputStore {
   readonly kind: 'database' | 'local';
-  append(tx: Tx, job: JobKey, file: { name: string; resourceType: string | null }, at: FilePosition, data: Buffer, records: number): Promise<FilePosition>;
+  append(tx: Tx, job: JobKey, file: { name: string; resourceType: string | null }, at: FilePosition, data: string, records: number): Promise<FilePosition>;
+  /**
+   * Appends one batch of a resource scan, as NDJSON, like `append`: the database store has
+   * PostgreSQL write the chunk itself (the rows never reach the node); local files get them
+   * through it. A batch of 0 resources writes nothing.
+   */
+  appendScan(tx: Tx, job: JobKey, file: { name: string; resourceType: string | null }, at: FilePosition, scan: ResourceScan): Promise<ScanWritten>;
   files(job: JobKey): Promise<JobFile[]>;
   /** The file as committed, streamed; undefined when it does not exist (never written, or expired). */
   open(job: JobKey, name: string): Promise<{ file: JobFile; stream: Readable } | undefined>;
@@ -33,7 +43,8 @@ export interface OutputStore {
 
 /** The bytes of a file: the part that differs between the two stores. */
 interface Blobs {
-  write(tx: Tx, job: JobKey, name: string, at: FilePosition, data: Buffer): Promise<void>;
+  write(tx: Tx, job: JobKey, name: string, at: FilePosition, data: string): Promise<void>;
+  writeScan(tx: Tx, job: JobKey, name: string, at: FilePosition, scan: ResourceScan): Promise<{ records: number; lastId: string | null; bytes: number }>;
   read(job: JobKey, file: JobFile): Readable;
   remove(job: JobKey): Promise<void>;
 }
@@ -47,9 +58,13 @@ export function createOutputStore(db: Database, options: OutputStoreOptions): Ou
     async append(tx, job, file, at, data, records) {
       if (!FILE_NAME.test(file.name)) throw new Error('invalid output file name');
       await blobs.write(tx, job, file.name, at, data);
-      const next = { records: at.records + records, bytes: at.bytes + data.length, chunks: at.chunks + 1 };
-      await upsertJobFile(tx, job, { name: file.name, resourceType: file.resourceType, records: next.records, bytes: next.bytes });
-      return next;
+      return recordChunk(tx, job, file, at, records, Buffer.byteLength(data));
+    },
+    async appendScan(tx, job, file, at, scan) {
+      if (!FILE_NAME.test(file.name)) throw new Error('invalid output file name');
+      const written = await blobs.writeScan(tx, job, file.name, at, scan);
+      if (written.records === 0) return { position: at, records: 0, lastId: null };
+      return { position: await recordChunk(tx, job, file, at, written.records, written.bytes), records: written.records, lastId: written.lastId };
     },
     files: (job) => db.read((tx) => listJobFiles(tx, job)),
     async open(job, name) {
@@ -65,12 +80,20 @@ export function createOutputStore(db: Database, options: OutputStoreOptions): Ou
 }
 
 /** Chunks in bulk_job_chunks: written in the step's transaction, so any node serves any download. */
+/** The file's size after one more chunk, kept in bulk_job_files in the step's transaction. */
+async function recordChunk(tx: Tx, job: JobKey, file: { name: string; resourceType: string | null }, at: FilePosition, records: number, bytes: number): Promise<FilePosition> {
+  const next = { records: at.records + records, bytes: at.bytes + bytes, chunks: at.chunks + 1 };
+  await upsertJobFile(tx, job, { name: file.name, resourceType: file.resourceType, records: next.records, bytes: next.bytes });
+  return next;
+}
+
 function databaseBlobs(db: Database): Blobs {
   // One chunk (one step's output, about 2 MiB) per query: a download holds no connection between
   // reads, and one chunk of memory.
   const CHUNKS_PER_READ = 1;
   return {
     write: (tx, job, name, at, data) => writeJobChunk(tx, job, name, at.chunks, data),
+    writeScan: (tx, job, name, at, scan) => writeScanChunk(tx, job, name, at.chunks, scan),
     read: (job, file) => Readable.from((async function* () {
       for (let seq = 0; ;) {
         const chunks = await db.read((tx) => readJobChunks(tx, job, file.name, seq, CHUNKS_PER_READ));
@@ -86,14 +109,14 @@ function databaseBlobs(db: Database): Blobs {
 /** Files under {dataDir}/exports: the embedded single-node setup only (other nodes cannot read them). */
 function localBlobs(root: string): Blobs {
   const dirOf = (job: JobKey) => path.join(root, String(job.partitionId), job.id);
-  return {
+  const blobs: Blobs = {
     async write(_tx, job, name, at, data) {
       await mkdir(dirOf(job), { recursive: true });
       const handle = await open(path.join(dirOf(job), name), constants.O_RDWR | constants.O_CREAT);
       try {
         // Bytes past the checkpoint are a step that never committed: overwrite them.
         await handle.truncate(at.bytes);
-        await handle.write(data, 0, data.length, at.bytes);
+        await handle.write(data, at.bytes, 'utf8');
         await handle.datasync();
       } finally {
         await handle.close();
@@ -101,5 +124,13 @@ function localBlobs(root: string): Blobs {
     },
     read: (job, file) => (file.bytes === 0 ? Readable.from([]) : createReadStream(path.join(dirOf(job), file.name), { start: 0, end: file.bytes - 1 })),
     remove: (job) => rm(dirOf(job), { recursive: true, force: true }),
+    async writeScan(tx, job, name, at, scan) {
+      const rows = await scanResources(tx, scan.partitionId, scan.resourceType, scan.afterId, scan.since, scan.limit);
+      if (rows.length === 0) return { records: 0, lastId: null, bytes: 0 };
+      const data = rows.map((row) => `${row.content}\n`).join('');
+      await blobs.write(tx, job, name, at, data);
+      return { records: rows.length, lastId: rows[rows.length - 1].id, bytes: Buffer.byteLength(data) };
+    },
   };
+  return blobs;
 }

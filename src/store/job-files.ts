@@ -1,5 +1,6 @@
 import type { Tx } from './database.js';
 import type { JobKey } from './jobs.js';
+import type { ResourceScan } from './resource-scan.js';
 
 /** Output files of bulk jobs (migration 004): their sizes, and their chunks for the database output store. */
 
@@ -34,7 +35,7 @@ export async function deleteJobFiles(tx: Tx, key: JobKey): Promise<void> {
 }
 
 /** Writes chunk `seq` of a file; a chunk left by a step that never committed cannot exist, but a rewrite replaces it. */
-export async function writeJobChunk(tx: Tx, key: JobKey, name: string, seq: number, data: Buffer): Promise<void> {
+export async function writeJobChunk(tx: Tx, key: JobKey, name: string, seq: number, data: string): Promise<void> {
   await tx.query(
     `INSERT INTO bulk_job_chunks (partition_id, job_id, name, seq, data) VALUES ($1, $2, $3, $4, $5)
       ON CONFLICT (partition_id, job_id, name, seq) DO UPDATE SET data = EXCLUDED.data`,
@@ -43,8 +44,8 @@ export async function writeJobChunk(tx: Tx, key: JobKey, name: string, seq: numb
 }
 
 /** The chunks of a file from `fromSeq` on, at most `limit` of them, in order. */
-export async function readJobChunks(tx: Tx, key: JobKey, name: string, fromSeq: number, limit: number): Promise<Array<{ seq: number; data: Buffer }>> {
-  return tx.query<{ seq: number; data: Buffer }>(
+export async function readJobChunks(tx: Tx, key: JobKey, name: string, fromSeq: number, limit: number): Promise<Array<{ seq: number; data: string }>> {
+  return tx.query<{ seq: number; data: string }>(
     'SELECT seq, data FROM bulk_job_chunks WHERE partition_id = $1 AND job_id = $2 AND name = $3 AND seq >= $4 ORDER BY seq LIMIT $5',
     [key.partitionId, key.id, name, fromSeq, limit],
   );
@@ -52,4 +53,28 @@ export async function readJobChunks(tx: Tx, key: JobKey, name: string, fromSeq: 
 
 export async function deleteJobChunks(tx: Tx, key: JobKey): Promise<void> {
   await tx.query('DELETE FROM bulk_job_chunks WHERE partition_id = $1 AND job_id = $2', [key.partitionId, key.id]);
+}
+
+/**
+ * One keyset batch of a scan (src/store/resource-scan.ts), written as chunk `seq` of a file by
+ * PostgreSQL itself: the NDJSON never passes through the node, so an export costs it neither time
+ * nor memory. Returns how many resources the batch held (0 writes no chunk), its last id and the
+ * chunk's size in bytes.
+ */
+export async function writeScanChunk(tx: Tx, key: JobKey, name: string, seq: number, scan: ResourceScan): Promise<{ records: number; lastId: string | null; bytes: number }> {
+  const since = scan.since === null ? '' : 'AND last_updated >= $9::timestamptz';
+  const [row] = await tx.query<{ records: number; lastId: string | null; bytes: number | null }>(
+    `WITH batch AS MATERIALIZED (
+        SELECT id, content FROM resources
+        WHERE partition_id = $1 AND resource_type = $2 AND id > $3 AND NOT deleted ${since}
+        ORDER BY partition_id, resource_type, id LIMIT $4),
+      chunk AS (
+        INSERT INTO bulk_job_chunks (partition_id, job_id, name, seq, data)
+        SELECT $5, $6, $7, $8, string_agg(content || E'\\n', '' ORDER BY id) FROM batch HAVING count(*) > 0
+        ON CONFLICT (partition_id, job_id, name, seq) DO UPDATE SET data = EXCLUDED.data
+        RETURNING octet_length(data) AS bytes)
+      SELECT (SELECT count(*)::int FROM batch) AS records, (SELECT max(id) FROM batch) AS "lastId", (SELECT bytes FROM chunk) AS bytes`,
+    [scan.partitionId, scan.resourceType, scan.afterId ?? '', scan.limit, key.partitionId, key.id, name, seq, ...(scan.since === null ? [] : [scan.since])],
+  );
+  return { records: row.records, lastId: row.lastId, bytes: row.bytes ?? 0 };
 }

@@ -7,6 +7,9 @@ import type { Tx } from './database.js';
 
 export interface ScannedResource { id: string; content: string }
 
+/** A batch of a keyset scan: a partition's live resources of one type after `afterId`, in id order. */
+export interface ResourceScan { partitionId: number; resourceType: string; afterId: string | null; since: string | null; limit: number }
+
 export async function scanResources(tx: Tx, partitionId: number, resourceType: string, afterId: string | null, since: string | null, limit: number): Promise<ScannedResource[]> {
   // Two texts, not one with `$4 IS NULL OR …`: a cached generic plan of that form can walk the
   // last_updated index and sort the whole type instead of following the primary key.

@@ -32,7 +32,7 @@ for (const storage of ['database', 'local'] as const) {
     });
     const file = { name: 'Patient.ndjson', resourceType: 'Patient' };
     const append = (job: { partitionId: number; id: string }, at: FilePosition, data: string, records: number) =>
-      database.db.transaction((tx) => output.append(tx, job, file, at, Buffer.from(data), records));
+      database.db.transaction((tx) => output.append(tx, job, file, at, data, records));
 
     test('a step that never committed leaves nothing behind; the resumed step continues exactly', async () => {
       const job = { partitionId: 1, id: `job_${storage}resume` };
@@ -41,7 +41,7 @@ for (const storage of ['database', 'local'] as const) {
       const second = await append(job, first, 'b1\n', 1);
       // A step that wrote a long chunk and then failed before its commit (the node died).
       await assert.rejects(database.db.transaction(async (tx) => {
-        await output.append(tx, job, file, second, Buffer.from('LOST-LOST-LOST-LOST\n'), 1);
+        await output.append(tx, job, file, second, 'LOST-LOST-LOST-LOST\n', 1);
         throw new Error('crash');
       }));
       const during = await output.open(job, file.name);
@@ -52,6 +52,31 @@ for (const storage of ['database', 'local'] as const) {
       assert.deepEqual(opened!.file, { name: 'Patient.ndjson', resourceType: 'Patient', records: 4, bytes: 12 });
       assert.equal(await text(opened!.stream), 'a1\na2\nb1\nc1\n');
       assert.deepEqual((await output.files(job)).map((f) => f.name), ['Patient.ndjson']);
+    });
+
+    test('a scan batch is appended in id order, one chunk per batch, from the checkpoint on', async () => {
+      // Resources of partition 9 (deleted ones and other types must not appear), written directly.
+      const partitionId = 9;
+      await database.db.pool.query(
+        `INSERT INTO resources (partition_id, resource_type, id, version_id, created_at, last_updated, deleted, index_version, content)
+         SELECT $1, t, 'r' || lpad(i::text, 2, '0'), 1, now(), now(), i = 3, 1, '{"id":"r' || lpad(i::text, 2, '0') || '","é":"' || t || '"}'
+         FROM generate_series(1, 5) i, unnest(ARRAY['Patient', 'Observation']) t ON CONFLICT DO NOTHING`,
+        [partitionId],
+      );
+      const job = { partitionId: 1, id: `job_${storage}scan` };
+      const scan = (afterId: string | null) => ({ partitionId, resourceType: 'Patient', afterId, since: null, limit: 2 });
+      const step = (at: FilePosition, afterId: string | null) => database.db.transaction((tx) => output.appendScan(tx, job, file, at, scan(afterId)));
+      const first = await step(EMPTY_FILE, null);
+      const lineBytes = Buffer.byteLength('{"id":"r01","é":"Patient"}\n'); // é is two bytes
+      assert.deepEqual(first, { position: { records: 2, bytes: 2 * lineBytes, chunks: 1 }, records: 2, lastId: 'r02' });
+      const second = await step(first.position, first.lastId);
+      assert.equal(second.lastId, 'r05', 'r03 is deleted');
+      const end = await step(second.position, second.lastId);
+      assert.deepEqual(end, { position: second.position, records: 0, lastId: null });
+      const opened = await output.open(job, file.name);
+      const lines = (await text(opened!.stream)).split('\n');
+      assert.deepEqual(lines, ['{"id":"r01","é":"Patient"}', '{"id":"r02","é":"Patient"}', '{"id":"r04","é":"Patient"}', '{"id":"r05","é":"Patient"}', '']);
+      assert.equal(opened!.file.bytes, Buffer.byteLength(lines.join('\n')), 'bytes, not characters');
     });
 
     test('other jobs, unknown names and deleted output are not found', async () => {

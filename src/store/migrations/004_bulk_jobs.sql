@@ -64,7 +64,7 @@ CREATE TABLE bulk_job_chunks (
   job_id       text NOT NULL,
   name         text NOT NULL,
   seq          integer NOT NULL,
-  data         bytea NOT NULL,
+  data         text NOT NULL,                             -- NDJSON is text: no hex encoding either way
   PRIMARY KEY (partition_id, job_id, name, seq)
 );
 -- Stored as written: compressing megabytes of JSON on every step costs more than the disk it saves.

@@ -3,7 +3,7 @@ import { mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Database, Tx } from '../store/database.js';
-import { deleteJobChunks, deleteJobFiles, listJobFiles, readJobChunks, readJobFile, upsertJobFile, writeJobChunk, writeScanChunk, type JobFile } from '../store/job-files.js';
+import { deleteJobChunks, deleteJobFiles, listJobFiles, readJobChunks, readJobFile, upsertJobFile, writeJobChunk, writeScanChunks, type JobFile } from '../store/job-files.js';
 import { scanResources, type ResourceScan } from '../store/resource-scan.js';
 import type { JobKey } from '../store/jobs.js';
 
@@ -44,7 +44,7 @@ export interface OutputStore {
 /** The bytes of a file: the part that differs between the two stores. */
 interface Blobs {
   write(tx: Tx, job: JobKey, name: string, at: FilePosition, data: string): Promise<void>;
-  writeScan(tx: Tx, job: JobKey, name: string, at: FilePosition, scan: ResourceScan): Promise<{ records: number; lastId: string | null; bytes: number }>;
+  writeScan(tx: Tx, job: JobKey, name: string, at: FilePosition, scan: ResourceScan): Promise<{ records: number; lastId: string | null; chunks: number; bytes: number }>;
   read(job: JobKey, file: JobFile): Readable;
   remove(job: JobKey): Promise<void>;
 }
@@ -58,13 +58,13 @@ export function createOutputStore(db: Database, options: OutputStoreOptions): Ou
     async append(tx, job, file, at, data, records) {
       if (!FILE_NAME.test(file.name)) throw new Error('invalid output file name');
       await blobs.write(tx, job, file.name, at, data);
-      return recordChunk(tx, job, file, at, records, Buffer.byteLength(data));
+      return recordChunks(tx, job, file, at, { records, chunks: 1, bytes: Buffer.byteLength(data) });
     },
     async appendScan(tx, job, file, at, scan) {
       if (!FILE_NAME.test(file.name)) throw new Error('invalid output file name');
       const written = await blobs.writeScan(tx, job, file.name, at, scan);
       if (written.records === 0) return { position: at, records: 0, lastId: null };
-      return { position: await recordChunk(tx, job, file, at, written.records, written.bytes), records: written.records, lastId: written.lastId };
+      return { position: await recordChunks(tx, job, file, at, written), records: written.records, lastId: written.lastId };
     },
     files: (job) => db.read((tx) => listJobFiles(tx, job)),
     async open(job, name) {
@@ -80,20 +80,23 @@ export function createOutputStore(db: Database, options: OutputStoreOptions): Ou
 }
 
 /** Chunks in bulk_job_chunks: written in the step's transaction, so any node serves any download. */
-/** The file's size after one more chunk, kept in bulk_job_files in the step's transaction. */
-async function recordChunk(tx: Tx, job: JobKey, file: { name: string; resourceType: string | null }, at: FilePosition, records: number, bytes: number): Promise<FilePosition> {
-  const next = { records: at.records + records, bytes: at.bytes + bytes, chunks: at.chunks + 1 };
+/** The file's size after the chunks just written, kept in bulk_job_files in the step's transaction. */
+async function recordChunks(tx: Tx, job: JobKey, file: { name: string; resourceType: string | null }, at: FilePosition, added: FilePosition): Promise<FilePosition> {
+  const next = { records: at.records + added.records, bytes: at.bytes + added.bytes, chunks: at.chunks + added.chunks };
   await upsertJobFile(tx, job, { name: file.name, resourceType: file.resourceType, records: next.records, bytes: next.bytes });
   return next;
 }
 
 function databaseBlobs(db: Database): Blobs {
-  // One chunk (one step's output, about 2 MiB) per query: a download holds no connection between
-  // reads, and one chunk of memory.
-  const CHUNKS_PER_READ = 1;
+  // A scan batch is written as chunks of RESOURCES_PER_CHUNK resources (about 64 KB): strings that
+  // small die young in V8's new space, where a megabyte string would wait in the large-object
+  // space for a full collection. A download reads CHUNKS_PER_READ of them per query and holds no
+  // connection between reads.
+  const RESOURCES_PER_CHUNK = 64;
+  const CHUNKS_PER_READ = 16;
   return {
     write: (tx, job, name, at, data) => writeJobChunk(tx, job, name, at.chunks, data),
-    writeScan: (tx, job, name, at, scan) => writeScanChunk(tx, job, name, at.chunks, scan),
+    writeScan: (tx, job, name, at, scan) => writeScanChunks(tx, job, name, at.chunks, scan, RESOURCES_PER_CHUNK),
     read: (job, file) => Readable.from((async function* () {
       for (let seq = 0; ;) {
         const chunks = await db.read((tx) => readJobChunks(tx, job, file.name, seq, CHUNKS_PER_READ));
@@ -126,10 +129,10 @@ function localBlobs(root: string): Blobs {
     remove: (job) => rm(dirOf(job), { recursive: true, force: true }),
     async writeScan(tx, job, name, at, scan) {
       const rows = await scanResources(tx, scan.partitionId, scan.resourceType, scan.afterId, scan.since, scan.limit);
-      if (rows.length === 0) return { records: 0, lastId: null, bytes: 0 };
+      if (rows.length === 0) return { records: 0, lastId: null, chunks: 0, bytes: 0 };
       const data = rows.map((row) => `${row.content}\n`).join('');
       await blobs.write(tx, job, name, at, data);
-      return { records: rows.length, lastId: rows[rows.length - 1].id, bytes: Buffer.byteLength(data) };
+      return { records: rows.length, lastId: rows[rows.length - 1].id, chunks: 1, bytes: Buffer.byteLength(data) };
     },
   };
   return blobs;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { text } from 'node:stream/consumers';
 import { after, before, describe, test } from 'node:test';
 import { createOutputStore, EMPTY_FILE, type FilePosition, type OutputStore } from '../../src/jobs/output-store.js';
+import { writeScanChunks } from '../../src/store/job-files.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 /**
@@ -77,6 +78,15 @@ for (const storage of ['database', 'local'] as const) {
       const lines = (await text(opened!.stream)).split('\n');
       assert.deepEqual(lines, ['{"id":"r01","é":"Patient"}', '{"id":"r02","é":"Patient"}', '{"id":"r04","é":"Patient"}', '{"id":"r05","é":"Patient"}', '']);
       assert.equal(opened!.file.bytes, Buffer.byteLength(lines.join('\n')), 'bytes, not characters');
+      if (storage === 'database') {
+        // A batch larger than a chunk is split in order, continuing the file's sequence.
+        const split = { partitionId: 1, id: 'job_scansplit' };
+        const written = await database.db.transaction((tx) => writeScanChunks(tx, split, file.name, 3, scan(null), 1));
+        assert.deepEqual({ records: written.records, chunks: written.chunks, lastId: written.lastId }, { records: 2, chunks: 2, lastId: 'r02' });
+        const { rows } = await database.db.pool.query("SELECT seq, data FROM bulk_job_chunks WHERE job_id = 'job_scansplit' ORDER BY seq");
+        assert.deepEqual(rows, [{ seq: 3, data: '{"id":"r01","é":"Patient"}\n' }, { seq: 4, data: '{"id":"r02","é":"Patient"}\n' }]);
+        assert.equal(written.bytes, 2 * lineBytes);
+      }
     });
 
     test('other jobs, unknown names and deleted output are not found', async () => {

@@ -1,5 +1,5 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import { SIMPLIFIED_RESOURCES } from './api/resources/index.js';
+import { COMPILED_RESOURCES } from './api/resources/index.js';
 import { registerResourceRoutes } from './api/resource-routes.js';
 import { SimplifiedService } from './api/resource-service.js';
 import { mapImportRecord } from './api/bulk-records.js';
@@ -94,7 +94,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const bulk = { db: options.db, runner, output, signer, deadlineMinutes: bulkConfig.deadlineMinutes, retentionHours: bulkConfig.retentionHours };
 
   registerHealthRoute(app, options.db);
-  for (const resource of SIMPLIFIED_RESOURCES) registerResourceRoutes(app, simplified, resource);
+  for (const resource of COMPILED_RESOURCES) registerResourceRoutes(app, simplified, resource);
   registerBulkRoutes(app, new BulkService(bulk));
   registerFhirExportRoutes(app, bulk);
   registerFhirRoutes(app, repository, search);

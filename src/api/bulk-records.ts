@@ -3,12 +3,12 @@ import { ApiError, invalidIssue, validationError } from '../errors.js';
 import { isR4ResourceType } from '../fhir/definitions/index.js';
 import { isFhirId } from '../ids.js';
 import type { RecordMapper } from '../jobs/import.js';
-import { SIMPLIFIED_RESOURCES } from './resources/index.js';
+import { COMPILED_RESOURCES, SIMPLIFIED_RESOURCES } from './resources/index.js';
 import { toFhirResource } from './resource-service.js';
-import { compileResource, type CompiledResource } from './simplified-resource.js';
+import type { CompiledResource } from './simplified-resource.js';
 
-/** The simplified resources by FHIR type, compiled once for import jobs. */
-const SIMPLIFIED_BY_TYPE = new Map<string, CompiledResource>(SIMPLIFIED_RESOURCES.map((definition) => [definition.fhirType, compileResource(definition)]));
+/** The simplified resources by FHIR type. */
+const SIMPLIFIED_BY_TYPE = new Map<string, CompiledResource>(COMPILED_RESOURCES.map((resource) => [resource.definition.fhirType, resource]));
 
 /** A simplified resource named by its FHIR type (`Patient`) or its route (`patients`): the FHIR type. */
 export function simplifiedType(name: string): string | undefined {

@@ -3,7 +3,7 @@ import type { RequestContext } from '../fhir/repository.js';
 import { sendData, sendNoContent } from '../http/envelope.js';
 import { methodNotAllowed, parseIfMatch } from '../http/routing.js';
 import type { SimplifiedService } from './resource-service.js';
-import { compileResource, type SimplifiedResource } from './simplified-resource.js';
+import type { CompiledResource } from './simplified-resource.js';
 
 /** Simplified routes take up to 1 MiB, as the SDK enforces on its side. */
 export const SIMPLIFIED_BODY_LIMIT = 1024 * 1024;
@@ -25,8 +25,8 @@ function queryValues(value: unknown): string[] {
  * The one route factory of the simplified API: create, list/search, read, PATCH and DELETE for
  * a resource declaration, plus 405s for the other methods on the same paths.
  */
-export function registerResourceRoutes(app: FastifyInstance, service: SimplifiedService, definition: SimplifiedResource): void {
-  const resource = compileResource(definition);
+export function registerResourceRoutes(app: FastifyInstance, service: SimplifiedService, resource: CompiledResource): void {
+  const { definition } = resource;
   const collection = `/v1/${definition.path}`;
   const item = `${collection}/:id`;
   const config = { surface: 'api' as const, auth: true };

@@ -1,4 +1,4 @@
-import type { SimplifiedResource } from '../simplified-resource.js';
+import { compileResource, type CompiledResource, type SimplifiedResource } from '../simplified-resource.js';
 import { encounters } from './encounters.js';
 import { observations } from './observations.js';
 import { patients } from './patients.js';
@@ -31,3 +31,6 @@ export const SIMPLIFIED_RESOURCES: SimplifiedResource[] = [
   labs,
   documents,
 ];
+
+/** The declarations compiled once (their body validators), shared by the routes and the import jobs. */
+export const COMPILED_RESOURCES: CompiledResource[] = SIMPLIFIED_RESOURCES.map(compileResource);

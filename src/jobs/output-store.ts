@@ -88,15 +88,16 @@ async function recordChunks(tx: Tx, job: JobKey, file: { name: string; resourceT
 }
 
 function databaseBlobs(db: Database): Blobs {
-  // A scan batch is written as chunks of RESOURCES_PER_CHUNK resources (about 64 KB): strings that
-  // small die young in V8's new space, where a megabyte string would wait in the large-object
-  // space for a full collection. A download reads CHUNKS_PER_READ of them per query and holds no
+  // A scan batch is written as chunks of about CHUNK_BYTES: strings that small die young in V8's
+  // new space, where a string over 128 KB would wait in the large-object space for a full
+  // collection (a chunk of 64 resources did, for Claim and ExplanationOfBenefit, and a 1M export
+  // grew the heap by 250 MB). A download reads CHUNKS_PER_READ of them per query and holds no
   // connection between reads.
-  const RESOURCES_PER_CHUNK = 64;
-  const CHUNKS_PER_READ = 16;
+  const CHUNK_BYTES = 32 * 1024;
+  const CHUNKS_PER_READ = 32;
   return {
     write: (tx, job, name, at, data) => writeJobChunk(tx, job, name, at.chunks, data),
-    writeScan: (tx, job, name, at, scan) => writeScanChunks(tx, job, name, at.chunks, scan, RESOURCES_PER_CHUNK),
+    writeScan: (tx, job, name, at, scan) => writeScanChunks(tx, job, name, at.chunks, scan, CHUNK_BYTES),
     read: (job, file) => Readable.from((async function* () {
       for (let seq = 0; ;) {
         const chunks = await db.read((tx) => readJobChunks(tx, job, file.name, seq, CHUNKS_PER_READ));

@@ -57,29 +57,31 @@ export async function deleteJobChunks(tx: Tx, key: JobKey): Promise<void> {
 
 /**
  * One keyset batch of a scan (src/store/resource-scan.ts), written by PostgreSQL itself as chunks
- * `firstSeq`, `firstSeq + 1`, … of a file, `perChunk` resources each: the NDJSON never passes
- * through the node, so an export costs it neither time nor memory, and chunks stay small enough
- * for a download to hold as short-lived strings. Returns how many resources the batch held (0
- * writes nothing), its last id, the chunks written and their bytes.
+ * `firstSeq`, `firstSeq + 1`, … of a file, each starting a new chunk once `chunkBytes` bytes are
+ * reached (a resource is never split): the NDJSON never passes through the node, so an export costs
+ * it neither time nor memory, and chunks stay small enough for a download to hold as short-lived
+ * strings. Returns how many resources the batch held (0 writes nothing), its last id, the chunks
+ * written and their bytes.
  */
 export async function writeScanChunks(
-  tx: Tx, key: JobKey, name: string, firstSeq: number, scan: ResourceScan, perChunk: number,
+  tx: Tx, key: JobKey, name: string, firstSeq: number, scan: ResourceScan, chunkBytes: number,
 ): Promise<{ records: number; lastId: string | null; chunks: number; bytes: number }> {
   const since = scan.since === null ? '' : 'AND last_updated >= $10::timestamptz';
   const [row] = await tx.query<{ records: number; lastId: string | null; chunks: number; bytes: number }>(
     `WITH batch AS MATERIALIZED (
-        SELECT id, content, row_number() OVER (ORDER BY id) - 1 AS n FROM (
+        -- n: the chunk of the file's bytes where the resource's line starts (1 byte for its newline).
+        SELECT id, content, (sum(octet_length(content) + 1) OVER (ORDER BY id) - octet_length(content) - 1) / $9 AS n FROM (
           SELECT id, content FROM resources
           WHERE partition_id = $1 AND resource_type = $2 AND id > $3 AND NOT deleted ${since}
           ORDER BY partition_id, resource_type, id LIMIT $4) AS scanned),
       chunks AS (
         INSERT INTO bulk_job_chunks (partition_id, job_id, name, seq, data)
-        SELECT $5, $6, $7, $8 + n / $9, string_agg(content || E'\\n', '' ORDER BY id) FROM batch GROUP BY n / $9
+        SELECT $5, $6, $7, $8 + dense_rank() OVER (ORDER BY n) - 1, string_agg(content || E'\\n', '' ORDER BY id) FROM batch GROUP BY n
         ON CONFLICT (partition_id, job_id, name, seq) DO UPDATE SET data = EXCLUDED.data
         RETURNING octet_length(data) AS bytes)
       SELECT (SELECT count(*)::int FROM batch) AS records, (SELECT max(id) FROM batch) AS "lastId",
         (SELECT count(*)::int FROM chunks) AS chunks, (SELECT coalesce(sum(bytes), 0)::float8 FROM chunks) AS bytes`,
-    [scan.partitionId, scan.resourceType, scan.afterId ?? '', scan.limit, key.partitionId, key.id, name, firstSeq, perChunk, ...(scan.since === null ? [] : [scan.since])],
+    [scan.partitionId, scan.resourceType, scan.afterId ?? '', scan.limit, key.partitionId, key.id, name, firstSeq, chunkBytes, ...(scan.since === null ? [] : [scan.since])],
   );
   return row;
 }

@@ -18,7 +18,7 @@ import type {
 /**
  * Compiles a SearchQuery into SQL. Rules that every query obeys:
  * - every value, parameter code and resource type is a bound parameter; the SQL text is built only
- *   from the constants in this file;
+ *   from the constants in this file and validated integers (page size, walk budget, count limit);
  * - every table is constrained by partition_id and resource_type first, so the tenant-leading
  *   indexes are used (and a distributed deployment can route the query to one shard);
  * - each filter is an EXISTS subquery on one index table, correlated with its subject: `resources r`,
@@ -54,7 +54,9 @@ export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery
   const keys = sortKeys(query.sort, scope);
   const filters = query.filters.map((filter) => filterCondition(filter, scope, rootSubject(scope)));
   const keyset = query.after ? [keysetCondition(keys, cursorValues(query.sort, query.after), scope)] : [];
-  const limit = scope.bind(query.pageSize + 1, 'integer');
+  // Page size and walk budget are validated integers written into the text, not bound: a statement
+  // planned once for all values (a generic plan, src/store/search.ts) must still know its LIMIT.
+  const limit = String(query.pageSize + 1);
   const ids = `o${keys.findIndex((key) => key.by === 'id')}`;
   const outputs = keys.map((key, i) => `${key.expr} AS o${i}`).join(', ');
   const orderBy = keys.map(orderByTerm).join(', ');
@@ -79,11 +81,12 @@ export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery
     // The walk's matches are the first matches in sort order; the search supplies the rest, and
     // when the walk filled the page its LIMIT is 0, so PostgreSQL never starts it.
     const columns = ['r.id', 'r.last_updated', 'r.created_at', ...(query.filters.some((filter) => filter.kind === 'missing') ? ['r.index_params'] : [])];
-    const budget = scope.bind(walkBudget(query.pageSize), 'integer');
+    const probes = query.filters.map((filter) => filterCondition(filter, scope, { ...rootSubject(scope), probe: true }));
+    const budget = String(walkBudget(query.pageSize));
     prefix = [
       'WITH walk AS MATERIALIZED (',
       `SELECT ${outputs} FROM (SELECT ${columns.join(', ')} FROM resources r WHERE ${[...resourceConditions(scope), ...keyset].join(' AND ')} ORDER BY ${orderBy} LIMIT ${budget}) AS r`,
-      `WHERE ${filters.join(' AND ')}`,
+      `WHERE ${probes.join(' AND ')}`,
       `ORDER BY ${orderBy} LIMIT ${limit})`,
     ].join('\n');
     page = `SELECT * FROM walk\nUNION ALL\n(${search([`r.id NOT IN (SELECT ${ids} FROM walk)`], `(SELECT ${limit} - count(*) FROM walk)`)})`;
@@ -121,9 +124,9 @@ function walkable(query: SearchQuery): boolean {
 }
 
 /**
- * Rows the walk reads: enough to fill the page when one resource in two hundred matches. Reading
- * a row from the index costs well under a microsecond, and the planner tests the filters with
- * hash lookups or index probes, so even a fruitless walk costs a few milliseconds.
+ * Rows the walk reads: enough to fill the page when one resource in fifty matches. Each row costs
+ * an index probe per filter (a few microseconds), so a fruitless walk costs a few milliseconds
+ * before the planned search takes over; that search is then driven by a filter matching few.
  */
 function walkBudget(pageSize: number): number {
   return Math.min(10_000, 200 * (pageSize + 1));
@@ -132,7 +135,8 @@ function walkBudget(pageSize: number): number {
 /** Counts the matches (ignoring sort and page), stopping at `limit` (null: counts them all). */
 export function compileCount(query: SearchQuery, partitionId: number, limit: number | null = TOTAL_THRESHOLD + 1): SqlQuery {
   const { text: matches, values } = compileMatches(query, partitionId);
-  const bounded = limit === null ? [] : [`LIMIT $${values.push(limit)}::integer`];
+  if (limit !== null && !Number.isInteger(limit)) throw new RangeError('limit must be an integer');
+  const bounded = limit === null ? [] : [`LIMIT ${limit}`];
   return { text: ['SELECT count(*)::integer AS total FROM (', matches, ...bounded, ') AS matches'].join('\n'), values };
 }
 
@@ -172,12 +176,24 @@ type SqlType = 'integer' | 'text' | 'text[]' | 'numeric' | 'timestamptz';
 /**
  * The resource a filter is about: expressions for its id and (bound) type, and the alias of its
  * `resources` row when one is in the query. The searched resource is `r`; the target of a chain
- * and the source of a `_has` are known by their search_reference row only.
+ * and the source of a `_has` are known by their search_reference row only. A `probe` subject is
+ * tested one row at a time, as a walk reads it (see `probeFence`), and so are the resources its
+ * chains and `_has` reach from it: each step follows the references of the row in hand.
  */
-interface Subject { id: string; type: string; row?: string }
+interface Subject { id: string; type: string; row?: string; probe?: boolean }
 
 function rootSubject(scope: Scope): Subject {
   return { id: 'r.id', type: scope.resourceType, row: 'r' };
+}
+
+/**
+ * Ends a filter's subquery on a probe subject. `OFFSET 0` keeps PostgreSQL from turning the EXISTS
+ * into a join or a hashed subplan, both of which read every row the filter matches (all of a common
+ * code's resources) before the walk's first row; as a plain subplan it is an index probe per row
+ * read, and the walk stops once its page is full.
+ */
+function probeFence(subject: Subject): string {
+  return subject.probe ? ' OFFSET 0' : '';
 }
 
 function resourceConditions(scope: Scope): string[] {
@@ -221,7 +237,7 @@ function filterCondition(filter: SearchFilter, scope: Scope, subject: Subject): 
       return indexExists('search_reference', filter.param, scope, subject, (x) =>
         anyOf(filter.targets.map((target) => {
           const targetType = scope.bind(target.targetType, 'text');
-          return `(${x}.target_type = ${targetType} AND ${filterCondition(target.filter, scope, { id: `${x}.target_id`, type: targetType })})`;
+          return `(${x}.target_type = ${targetType} AND ${filterCondition(target.filter, scope, { id: `${x}.target_id`, type: targetType, probe: subject.probe })})`;
         })),
       );
     case 'has': {
@@ -230,7 +246,7 @@ function filterCondition(filter: SearchFilter, scope: Scope, subject: Subject): 
       return (
         `EXISTS (SELECT 1 FROM search_reference ${x} WHERE ${x}.partition_id = ${scope.partition} AND ${x}.resource_type = ${sourceType}` +
         ` AND ${x}.param = ${scope.bind(filter.param, 'text')} AND ${x}.target_type = ${subject.type} AND ${x}.target_id = ${subject.id}` +
-        ` AND ${filterCondition(filter.filter, scope, { id: `${x}.resource_id`, type: sourceType })})`
+        ` AND ${filterCondition(filter.filter, scope, { id: `${x}.resource_id`, type: sourceType, probe: subject.probe })}${probeFence(subject)})`
       );
     }
     case 'compartment': {
@@ -239,7 +255,7 @@ function filterCondition(filter: SearchFilter, scope: Scope, subject: Subject): 
       return (
         `EXISTS (SELECT 1 FROM search_reference ${x} WHERE ${x}.partition_id = ${scope.partition} AND ${x}.resource_type = ${subject.type}` +
         ` AND ${x}.param = ANY(${scope.bind(filter.params, 'text[]')}) AND ${x}.resource_id = ${subject.id}` +
-        ` AND ${x}.target_type = ${scope.bind(filter.targetType, 'text')}${owners})`
+        ` AND ${x}.target_type = ${scope.bind(filter.targetType, 'text')}${owners}${probeFence(subject)})`
       );
     }
   }
@@ -310,7 +326,7 @@ function indexExists(table: IndexTable, param: string, scope: Scope, subject: Su
   const x = scope.alias('i');
   return (
     `EXISTS (SELECT 1 FROM ${table} ${x} WHERE ${x}.partition_id = ${scope.partition} AND ${x}.resource_type = ${subject.type}` +
-    ` AND ${x}.param = ${scope.bind(param, 'text')} AND ${x}.resource_id = ${subject.id} AND ${match(x)})`
+    ` AND ${x}.param = ${scope.bind(param, 'text')} AND ${x}.resource_id = ${subject.id} AND ${match(x)}${probeFence(subject)})`
   );
 }
 

@@ -79,13 +79,17 @@ for (const storage of ['database', 'local'] as const) {
       assert.deepEqual(lines, ['{"id":"r01","é":"Patient"}', '{"id":"r02","é":"Patient"}', '{"id":"r04","é":"Patient"}', '{"id":"r05","é":"Patient"}', '']);
       assert.equal(opened!.file.bytes, Buffer.byteLength(lines.join('\n')), 'bytes, not characters');
       if (storage === 'database') {
-        // A batch larger than a chunk is split in order, continuing the file's sequence.
+        // A batch larger than a chunk is split in order, continuing the file's sequence: a chunk
+        // ends where a line starts at or past its size, and a line is never split.
         const split = { partitionId: 1, id: 'job_scansplit' };
-        const written = await database.db.transaction((tx) => writeScanChunks(tx, split, file.name, 3, scan(null), 1));
+        const written = await database.db.transaction((tx) => writeScanChunks(tx, split, file.name, 3, scan(null), lineBytes));
         assert.deepEqual({ records: written.records, chunks: written.chunks, lastId: written.lastId }, { records: 2, chunks: 2, lastId: 'r02' });
         const { rows } = await database.db.pool.query("SELECT seq, data FROM bulk_job_chunks WHERE job_id = 'job_scansplit' ORDER BY seq");
         assert.deepEqual(rows, [{ seq: 3, data: '{"id":"r01","é":"Patient"}\n' }, { seq: 4, data: '{"id":"r02","é":"Patient"}\n' }]);
         assert.equal(written.bytes, 2 * lineBytes);
+        const joined = { partitionId: 1, id: 'job_scanjoined' };
+        const one = await database.db.transaction((tx) => writeScanChunks(tx, joined, file.name, 0, scan(null), lineBytes + 1));
+        assert.deepEqual({ records: one.records, chunks: one.chunks, bytes: one.bytes }, { records: 2, chunks: 1, bytes: 2 * lineBytes });
       }
     });
 

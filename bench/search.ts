@@ -194,7 +194,8 @@ const benchTarget = (opts: Options) => (name: string, serverUrl: string): Promis
       const plan = await explain(baselinePool, statements, query.name);
       const spec = (port: number, paths: string[], connections: number, requestHeaders: Record<string, string>) =>
         ({ port, method: 'GET', paths, headers: requestHeaders, connections, seconds: opts.seconds });
-      await load(spec(bench.port, apiPaths, 2, headers)); // warm-up
+      // Warm-up at full width: every pooled connection prepares (and plans) the statement once.
+      await load(spec(bench.port, apiPaths, CLIENTS, headers));
       const single = await load(spec(bench.port, apiPaths, 1, headers));
       const api: LoadResult[] = [];
       const sql: LoadResult[] = [];
@@ -253,7 +254,7 @@ export async function searchBenchmark(argv: string[]): Promise<void> {
     `- Date: ${new Date().toISOString()}`,
     `- Machine: ${machineLine()}`,
     `- Data: the 80 Synthea bundles loaded repeatedly with fresh ids into ${opts.tenants} tenants; queries run as the first tenant (about 1/${opts.tenants} of the data), runtime values drawn at random from its data (${QUERIES.length} queries, up to 200 samples each)`,
-    `- Single-client latency over ${opts.seconds} s; throughput with ${CLIENTS} keep-alive clients, ${opts.rounds} rounds of ${opts.seconds} s alternating with the bare-SQL route; \`VACUUM ANALYZE\` after loading`,
+    `- After a warm-up with ${CLIENTS} clients (every pooled connection prepares the statement): single-client latency over ${opts.seconds} s; throughput with ${CLIENTS} keep-alive clients, ${opts.rounds} rounds of ${opts.seconds} s alternating with the bare-SQL route; \`VACUUM ANALYZE\` after loading`,
     '',
     ...reports.flatMap((report) => [table(report), '']),
     marker(true),

@@ -4,7 +4,8 @@ import type { Tx } from './database.js';
  * The reference lookups behind _include and _revinclude (src/fhir/search/include.ts), on
  * search_reference: forward by source (search_reference_resource), backward by target
  * (search_reference_target). Both return keys only; the resources are read with readResources.
- * `params` null means every reference parameter.
+ * `params` null means every reference parameter. Both are named statements, planned once per
+ * connection like the search they follow (src/store/database.ts).
  */
 
 export interface ResourceKey { resourceType: string; id: string }
@@ -19,6 +20,7 @@ export async function referencedKeys(tx: Tx, partitionId: number, sourceType: st
         AND target_type IS NOT NULL AND target_id IS NOT NULL
       ORDER BY 1, 2`,
     [partitionId, sourceType, sourceIds, params, targetType],
+    'include_referenced',
   );
 }
 
@@ -40,5 +42,6 @@ export async function referencingKeys(
       ORDER BY 1, 2
       LIMIT $6`,
     [partitionId, targetType, targetIds, sourceType, params, limit],
+    'include_referencing',
   );
 }

@@ -88,11 +88,10 @@ async function recordChunks(tx: Tx, job: JobKey, file: { name: string; resourceT
 }
 
 function databaseBlobs(db: Database): Blobs {
-  // A scan batch is written as chunks of about CHUNK_BYTES: strings that small die young in V8's
-  // new space, where a string over 128 KB would wait in the large-object space for a full
-  // collection (a chunk of 64 resources did, for Claim and ExplanationOfBenefit, and a 1M export
-  // grew the heap by 250 MB). A download reads CHUNKS_PER_READ of them per query and holds no
-  // connection between reads.
+  // A scan batch is written as chunks of about CHUNK_BYTES, whatever the size of its resources:
+  // each chunk is one string in the node when downloaded, and at this size it stays below V8's
+  // large-object threshold (128 KB), where chunks of 64 Claims or ExplanationOfBenefits did not.
+  // A download reads CHUNKS_PER_READ of them per query and holds no connection between reads.
   const CHUNK_BYTES = 32 * 1024;
   const CHUNKS_PER_READ = 32;
   return {

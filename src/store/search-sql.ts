@@ -127,9 +127,10 @@ function walkable(query: SearchQuery): boolean {
 }
 
 /**
- * Rows the walk reads: enough to fill the page when one resource in fifty matches. Each row costs
- * an index probe per filter (a few microseconds), so a fruitless walk costs a few milliseconds
- * before the planned search takes over; that search is then driven by a filter matching few.
+ * Rows the walk reads: enough to fill the page when one resource in two hundred matches. A row
+ * costs a hash lookup per single-index filter and an index probe per step of a chain or `_has` (a
+ * few microseconds), so a fruitless walk costs milliseconds before the planned search takes over;
+ * that search is then driven by a filter matching few.
  */
 function walkBudget(pageSize: number): number {
   return Math.min(10_000, 200 * (pageSize + 1));
@@ -191,9 +192,9 @@ function rootSubject(scope: Scope): Subject {
 
 /**
  * Ends a filter's subquery on a probe subject. `OFFSET 0` keeps PostgreSQL from turning the EXISTS
- * into a join or a hashed subplan, both of which read every row the filter matches (all of a common
- * code's resources) before the walk's first row; as a plain subplan it is an index probe per row
- * read, and the walk stops once its page is full.
+ * into a join or a hashed subplan, both of which list everything the filter matches (every
+ * Observation of the patients a chain names) before the walk's first row; as a plain subplan it is
+ * an index probe per row read, and the walk stops once its page is full.
  */
 function probeFence(subject: Subject): string {
   return subject.probe ? ' OFFSET 0' : '';

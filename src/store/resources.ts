@@ -46,15 +46,6 @@ export async function readResource(tx: Tx, partitionId: number, resourceType: st
   return rows[0];
 }
 
-export async function readResources(tx: Tx, partitionId: number, resourceType: string, ids: string[]): Promise<StoredResource[]> {
-  if (ids.length === 0) return [];
-  return tx.query<StoredResource>(
-    `SELECT ${RESOURCE_COLUMNS} FROM resources WHERE partition_id = $1 AND resource_type = $2 AND id = ANY($3::text[]) AND NOT deleted`,
-    [partitionId, resourceType, ids],
-    'resource_read_many',
-  );
-}
-
 /** One version of a resource from the history, or undefined. */
 export async function readVersion(tx: Tx, partitionId: number, resourceType: string, id: string, versionId: number): Promise<{ content: string | null; operation: string } | undefined> {
   const rows = await tx.query<{ content: string | null; operation: string }>(

@@ -4,7 +4,8 @@ import { decodeCursor, encodeCursor } from '../../src/fhir/search/cursor.js';
 import { parseSearch, type SearchQueryString } from '../../src/fhir/search/parse.js';
 import { planSearch, SIMPLIFIED_DEFAULT_SORT, type PlanOptions } from '../../src/fhir/search/plan.js';
 import type { Tx } from '../../src/store/database.js';
-import { referencedKeys, referencingKeys, type ResourceKey } from '../../src/store/include.js';
+import { readReferenced, readReferencing } from '../../src/store/include.js';
+import type { StoredResource } from '../../src/store/resources.js';
 import { runSearch, type SearchResult } from '../../src/store/search.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -113,6 +114,8 @@ describe('search against PostgreSQL', () => {
       await insertObservation(tx, 1, 'o1', 'p1');
       await insertObservation(tx, 1, 'o2', 'p2');
       await insertObservation(tx, 1, 'o3', 'p3');
+      await insertObservation(tx, 1, 'o4', 'p5');
+      await insertObservation(tx, 1, 'o5', 'p404');
       await insertObservation(tx, 2, 'o1', 'p1');
       await insertManyPatients(tx, 3, 10_001);
     });
@@ -290,18 +293,24 @@ describe('search against PostgreSQL', () => {
     assert.deepEqual(await ids({}, 4), []);
   });
 
-  it('finds the resources that reference targets, and the targets of resources (for _revinclude and _include)', async () => {
-    const referencing = (partition: number, targets: string[], limit = 10, params: string[] | null = ['subject']) =>
-      testDb.db.read((tx) => referencingKeys(tx, partition, 'Patient', targets, 'Observation', params, limit));
-    const idsOf = (keys: ResourceKey[]) => keys.map((key) => key.id);
-    assert.deepEqual(idsOf(await referencing(1, ['p1', 'p2'])), ['o1', 'o2']);
-    assert.deepEqual(idsOf(await referencing(1, ['p1', 'p2', 'p3'], 2)), ['o1', 'o2']);
-    assert.deepEqual(idsOf(await referencing(1, ['p1', 'p2'], 10, null)), ['o1', 'o2'], 'any parameter');
-    assert.deepEqual(idsOf(await referencing(1, ['p1', 'p2'], 10, ['performer'])), []);
-    assert.deepEqual(idsOf(await referencing(2, ['p1', 'p2'])), ['o1']);
+  it('reads the resources that reference targets, and the live targets of resources (for _revinclude and _include)', async () => {
+    const keysOf = (resources: StoredResource[]) => resources.map((resource) => `${resource.resourceType}/${resource.id}`);
+    const referencing = async (partition: number, targets: string[], limit = 10, params: string[] | null = ['subject']) =>
+      keysOf(await testDb.db.read((tx) => readReferencing(tx, partition, 'Patient', targets, 'Observation', params, limit)));
+    assert.deepEqual(await referencing(1, ['p1', 'p2']), ['Observation/o1', 'Observation/o2']);
+    assert.deepEqual(await referencing(1, ['p1', 'p2', 'p3'], 2), ['Observation/o1', 'Observation/o2']);
+    assert.deepEqual(await referencing(1, ['p1', 'p2'], 10, null), ['Observation/o1', 'Observation/o2'], 'any parameter');
+    assert.deepEqual(await referencing(1, ['p1', 'p2'], 10, ['performer']), []);
+    assert.deepEqual(await referencing(2, ['p1', 'p2']), ['Observation/o1']);
     assert.deepEqual(await referencing(1, []), []);
-    const referenced = (partition: number, sources: string[]) => testDb.db.read((tx) => referencedKeys(tx, partition, 'Observation', sources, ['subject'], null));
-    assert.deepEqual(await referenced(1, ['o1', 'o2', 'o3']), [{ resourceType: 'Patient', id: 'p1' }, { resourceType: 'Patient', id: 'p2' }, { resourceType: 'Patient', id: 'p3' }]);
+    const referenced = async (partition: number, sources: string[]) =>
+      keysOf(await testDb.db.read((tx) => readReferenced(tx, partition, 'Observation', sources, ['subject'], null)));
+    assert.deepEqual(await referenced(1, ['o1', 'o2', 'o3']), ['Patient/p1', 'Patient/p2', 'Patient/p3']);
+    assert.deepEqual(await referenced(1, ['o4', 'o5']), [], 'a deleted or missing target is not read');
     assert.deepEqual(await referenced(2, ['o2']), []);
+    const [p1] = await testDb.db.read((tx) => readReferenced(tx, 1, 'Observation', ['o1'], ['subject'], 'Patient'));
+    assert.equal(p1.versionId, 1);
+    assert.equal(p1.deleted, false);
+    assert.equal(typeof p1.content, 'string', 'the whole resource is read');
   });
 });

@@ -1,6 +1,6 @@
 import type { Tx } from '../../store/database.js';
-import { referencedKeys, referencingKeys, type ResourceKey } from '../../store/include.js';
-import { readResources } from '../../store/resources.js';
+import { readReferenced, readReferencing } from '../../store/include.js';
+import type { StoredResource } from '../../store/resources.js';
 import { isR4ResourceType, searchParameter } from '../definitions/index.js';
 import type { ResourceVersion } from '../repository.js';
 import { SearchError } from './parse.js';
@@ -97,8 +97,7 @@ export async function collectIncludes(tx: Tx, partitionId: number, matches: Reso
     const active = depth === 0 ? specs : specs.filter((spec) => spec.iterate);
     const added: ResourceVersion[] = [];
     for (const spec of active) {
-      const keys = (await keysFor(tx, partitionId, spec, frontier, MAX_INCLUDED - versions.length - added.length + 1)).filter((key) => !seen.has(keyOf(key)));
-      for (const version of await readAll(tx, partitionId, keys)) {
+      for (const version of await resourcesFor(tx, partitionId, spec, frontier, MAX_INCLUDED - versions.length - added.length + 1)) {
         if (seen.has(keyOf(version))) continue;
         if (versions.length + added.length === MAX_INCLUDED) return { versions: [...versions, ...added], truncated: true };
         seen.add(keyOf(version));
@@ -111,28 +110,23 @@ export async function collectIncludes(tx: Tx, partitionId: number, matches: Reso
   return { versions, truncated: false };
 }
 
-async function keysFor(tx: Tx, partitionId: number, spec: IncludeSpec, frontier: ResourceVersion[], limit: number): Promise<ResourceKey[]> {
-  const keys: ResourceKey[] = [];
+/** The live resources `spec` adds to `frontier` (some may be there already), at most `limit` of them for a _revinclude. */
+async function resourcesFor(tx: Tx, partitionId: number, spec: IncludeSpec, frontier: ResourceVersion[], limit: number): Promise<ResourceVersion[]> {
+  const found: StoredResource[] = [];
   for (const [type, ids] of groupByType(frontier)) {
     if (spec.direction === 'include') {
       if (spec.sourceType !== undefined && spec.sourceType !== type) continue;
-      keys.push(...(await referencedKeys(tx, partitionId, type, ids, spec.params ?? null, spec.targetType ?? null)));
+      found.push(...(await readReferenced(tx, partitionId, type, ids, spec.params ?? null, spec.targetType ?? null)));
     } else {
       if (spec.targetType !== undefined && spec.targetType !== type) continue;
-      keys.push(...(await referencingKeys(tx, partitionId, type, ids, spec.sourceType ?? null, spec.params ?? null, limit - keys.length)));
+      found.push(...(await readReferencing(tx, partitionId, type, ids, spec.sourceType ?? null, spec.params ?? null, limit - found.length)));
     }
   }
-  return keys;
+  // Only live resources are read, so each has content.
+  return found.map((stored) => ({ ...stored, content: stored.content! }));
 }
 
-/** The live resources among `keys` (a reference may point at nothing, or at a deleted resource). */
-async function readAll(tx: Tx, partitionId: number, keys: ResourceKey[]): Promise<ResourceVersion[]> {
-  const versions: ResourceVersion[] = [];
-  for (const [type, ids] of groupByType(keys)) {
-    for (const stored of await readResources(tx, partitionId, type, ids)) versions.push({ ...stored, content: stored.content! });
-  }
-  return versions;
-}
+type ResourceKey = Pick<ResourceVersion, 'resourceType' | 'id'>;
 
 function groupByType(keys: ResourceKey[]): Map<string, string[]> {
   const groups = new Map<string, string[]>();

@@ -91,12 +91,21 @@ async function insertObservation(tx: Tx, partition: number, id: string, subject:
   await insertResource(tx, partition, 'Observation', id, { created: '2024-02-01T00:00:00Z', updated: '2024-02-01T00:00:00Z', params: ['subject'] });
 }
 
-/** More patients than TOTAL_THRESHOLD, in a partition of their own. */
+/**
+ * More patients than TOTAL_THRESHOLD (and than a walk hashes), in a partition of their own, updated
+ * one second apart from 2024-01-01 in the order of n; every one is female, and every tenth male too.
+ */
 async function insertManyPatients(tx: Tx, partition: number, count: number): Promise<void> {
   await tx.query(
     `INSERT INTO resources (partition_id, resource_type, id, version_id, created_at, last_updated, index_version, content)
-     SELECT $1, 'Patient', 'm' || n, 1, now(), now(), 1, '{}' FROM generate_series(1, $2::integer) AS n`,
+     SELECT $1, 'Patient', 'm' || n, 1, now(), timestamptz '2024-01-01T00:00:00Z' + n * interval '1 second', 1, '{}' FROM generate_series(1, $2::integer) AS n`,
     [partition, count],
+  );
+  await tx.query(
+    `INSERT INTO search_token (partition_id, resource_type, resource_id, param, system, code)
+     SELECT $1::integer, 'Patient', 'm' || n, 'gender', $3::text, 'female' FROM generate_series(1, $2::integer) AS n
+     UNION ALL SELECT $1::integer, 'Patient', 'm' || n, 'gender', $3::text, 'male' FROM generate_series(10, $2::integer, 10) AS n`,
+    [partition, count, GENDER_SYSTEM],
   );
 }
 
@@ -283,6 +292,18 @@ describe('search against PostgreSQL', () => {
     assert.ok(estimate !== undefined && estimate > 10_000, 'estimate: the planner\'s, never below the threshold');
     assert.equal((await search(1, { gender: 'female', _total: 'estimate' })).total, 2, 'estimate: exact below the threshold');
     assert.equal((await search(3, { _id: 'm1,m2,m10001', _total: 'accurate' })).total, 3);
+  });
+
+  it('walks with a filter hashed or probed alike, whether it matches fewer or more than the walk hashes', async () => {
+    // 10,001 females: the walk probes gender=female row by row; about 1,000 males: it hashes them.
+    assert.deepEqual(await ids({ gender: 'female', _count: '3' }, 3), ['m1', 'm2', 'm3']);
+    assert.deepEqual(await ids({ gender: 'female', _count: '3', _sort: '-_lastUpdated' }, 3), ['m10001', 'm10000', 'm9999']);
+    assert.deepEqual(await ids({ gender: 'male', _count: '3' }, 3), ['m10', 'm20', 'm30']);
+    assert.deepEqual(await ids({ 'gender:not': 'male', _count: '3', _sort: '-_lastUpdated' }, 3), ['m10001', 'm9999', 'm9998']);
+    assert.deepEqual(await ids({ 'gender:not': 'female', _count: '3' }, 3), []);
+    assert.deepEqual(await ids({ gender: 'female', 'gender:not': 'male', _count: '2', _lastUpdated: 'gt2024-01-01T00:00:15Z' }, 3), ['m16', 'm17']);
+    const second = await search(3, { gender: 'male', _count: '2' });
+    assert.deepEqual((await search(3, { gender: 'male', _count: '2' }, { cursor: second.cursor })).rows.map((row) => row.id), ['m30', 'm40']);
   });
 
   it('never crosses partitions', async () => {

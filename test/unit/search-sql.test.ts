@@ -156,18 +156,31 @@ describe('compileSearch', () => {
     const query = (filters: SearchFilter[], sort: SearchQuery['sort']): SearchQuery => ({ resourceType: 'Observation', filters, sort, pageSize: 20, total: 'none' });
     const walked = compileSearch(query([code], [{ by: 'lastUpdated', direction: 'desc' }]), PARTITION);
     assertSafe(walked);
-    // The walk reads up to 200 × 21 index rows in sort order, testing the filters on each row,
-    // then the search supplies what it did not find. A single index filter may be hashed.
-    assert.match(walked.text, /^WITH walk AS MATERIALIZED \(\nSELECT r\.last_updated AS o0, r\.id AS o1 FROM \(SELECT r\.id, r\.last_updated, r\.created_at FROM resources r WHERE [^\n]* ORDER BY r\.last_updated DESC, r\.id DESC LIMIT 4200\) AS r\nWHERE EXISTS \(SELECT 1 FROM search_token [^\n]*\)\nORDER BY r\.last_updated DESC, r\.id DESC LIMIT 21\)\n/);
-    assert.match(walked.text, /UNION ALL\n\(SELECT .* AND r\.id NOT IN \(SELECT o1 FROM walk\)\nORDER BY r\.last_updated DESC, r\.id DESC LIMIT \(SELECT 21 - count\(\*\) FROM walk\)\)/s);
-    assert.doesNotMatch(walked.text, /OFFSET 0/);
-    // A chain in the walk is probed row by row, at each step (the fence keeps each EXISTS a
-    // per-row subplan); in the planned search it is not fenced.
+    // The walk reads index rows in sort order, testing the filters on each row, then the search
+    // supplies what it did not find. A code first counts its matches (h0, up to 10,000): below
+    // that it is hashed and the walk reads up to 1,500 × 21 rows, above it is probed (fenced, a
+    // per-row subplan) and the walk reads up to 200 × 21.
+    assert.match(walked.text, /^WITH h0 AS MATERIALIZED \(SELECT count\(\*\) < 10000 AS few FROM \(SELECT i\d+\.resource_id FROM search_token i\d+ WHERE [^\n]* LIMIT 10000\) AS c\),\nwalk AS MATERIALIZED \(\n/);
+    assert.match(walked.text, /\nSELECT r\.last_updated AS o0, r\.id AS o1 FROM \(SELECT r\.id, r\.last_updated, r\.created_at FROM resources r WHERE [^\n]* ORDER BY r\.last_updated DESC, r\.id DESC LIMIT \(CASE WHEN \(SELECT few FROM h0\) THEN 31500 ELSE 4200 END\)\) AS r\n/);
+    assert.match(walked.text, /\nWHERE \(\(NOT \(SELECT few FROM h0\) OR r\.id IN \(SELECT i\d+\.resource_id FROM search_token [^\n]*\)\) AND \(\(SELECT few FROM h0\) OR EXISTS \(SELECT 1 FROM search_token [^\n]* OFFSET 0\)\)\)\nORDER BY r\.last_updated DESC, r\.id DESC LIMIT 21\)\n/);
+    const search = walked.text.slice(walked.text.indexOf('UNION ALL'));
+    assert.match(search, /UNION ALL\n\(SELECT .* AND r\.id NOT IN \(SELECT o1 FROM walk\)\nORDER BY r\.last_updated DESC, r\.id DESC LIMIT \(SELECT 21 - count\(\*\) FROM walk\)\)/s);
+    assert.doesNotMatch(search, /OFFSET 0|h0/, 'the planned search is neither fenced nor adaptive');
+    // A value range is never hashed: counting it could read the whole parameter.
+    const quantity: SearchFilter = { kind: 'quantity', param: 'value-quantity', anyOf: [{ comparator: 'gt', value: '5', low: '4.5', high: '5.5' }] };
+    const ranged = compileSearch(query([quantity], [{ by: 'lastUpdated', direction: 'asc' }]), PARTITION);
+    assert.doesNotMatch(ranged.text, /h0|few/);
+    assert.match(ranged.text, /LIMIT 4200\) AS r\nWHERE EXISTS \(SELECT 1 FROM search_quantity [^\n]* OFFSET 0\)\n/);
+    // A chain in the walk is probed row by row, at each step; its target's filter is adaptive too,
+    // but the walk's budget stays the probed one. In the planned search nothing is fenced.
     const chain: SearchFilter = { kind: 'chain', param: 'subject', targets: [{ targetType: 'Patient', filter: { kind: 'string', param: 'name', anyOf: [{ mode: 'prefix', value: 'x' }] } }] };
     const chained = compileSearch(query([chain], [{ by: 'lastUpdated', direction: 'asc' }]), PARTITION);
     const walk = chained.text.slice(0, chained.text.indexOf('UNION ALL'));
     assert.equal((walk.match(/OFFSET 0/g) ?? []).length, 2);
-    assert.doesNotMatch(chained.text.slice(chained.text.indexOf('UNION ALL')), /OFFSET 0/);
+    assert.match(walk, /^WITH h0 AS MATERIALIZED \(SELECT count\(\*\) < 10000 AS few FROM \(SELECT i\d+\.resource_id FROM search_string /);
+    assert.match(walk, /i\d+\.target_id IN \(SELECT i\d+\.resource_id FROM search_string /);
+    assert.match(walk, / LIMIT 4200\) AS r\n/);
+    assert.doesNotMatch(chained.text.slice(chained.text.indexOf('UNION ALL')), /OFFSET 0|h0/);
     for (const notWalked of [
       query([code, patient], [{ by: 'lastUpdated', direction: 'desc' }]),
       query([code], [{ by: 'param', param: 'date', valueType: 'date', direction: 'desc' }]),

@@ -149,4 +149,9 @@ export interface SearchQuery {
   /** Resume after this position (keyset pagination); undefined = first page. */
   after?: CursorPosition;
   total: TotalMode;
+  /** Also read the resources the page's matches reference, through any of these (`_include`). */
+  include?: ReferenceInclude[];
 }
+
+/** References of the searched type to follow: through `params` (null: every reference parameter), to `targetType` (null: any type). */
+export interface ReferenceInclude { params: string[] | null; targetType: string | null }

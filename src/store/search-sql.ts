@@ -4,6 +4,7 @@ import type {
   IndexFilter,
   NumberMatch,
   QuantityMatch,
+  ReferenceInclude,
   ReferenceMatch,
   SearchFilter,
   SearchQuery,
@@ -35,14 +36,16 @@ export const TOTAL_THRESHOLD = 10000;
 
 export interface SqlQuery { text: string; values: unknown[] }
 
-/** The columns every search returns, in the shape of src/store/search.ts's rows. */
-const ROW_COLUMNS = [
-  'r.id',
-  'r.content',
-  'r.version_id',
-  `${isoInstant('r.created_at', 'MS')} AS created_at`,
-  `${isoInstant('r.last_updated', 'MS')} AS last_updated`,
+/** The columns every search returns for a resource (alias `row`), in the shape of src/store/search.ts's rows. */
+const resourceColumns = (row: string) => [
+  `${row}.id`,
+  `${row}.content`,
+  `${row}.version_id`,
+  `${isoInstant(`${row}.created_at`, 'MS')} AS created_at`,
+  `${isoInstant(`${row}.last_updated`, 'MS')} AS last_updated`,
 ].join(', ');
+const ROW_COLUMNS = resourceColumns('r');
+const INCLUDED_COLUMNS = resourceColumns('t');
 
 /**
  * The page query: rows after `query.after`, pageSize + 1 of them, with sort keys `k0…` for the
@@ -78,7 +81,7 @@ export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery
     ].join('\n');
   };
 
-  let prefix = '';
+  const ctes: string[] = [];
   let page = search([], limit);
   if (walkable(query)) {
     // The walk's matches are the first matches in sort order; the search supplies the rest, and
@@ -93,24 +96,49 @@ export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery
     });
     const probed = String(walkBudget(query.pageSize, 'probed'));
     const budget = hashed.length === 0 ? probed : `(CASE WHEN ${hashed.map(few).join(' OR ')} THEN ${walkBudget(query.pageSize, 'hashed')} ELSE ${probed} END)`;
-    prefix = [
-      `WITH ${[...scope.counts, 'walk AS MATERIALIZED ('].join(',\n')}`,
+    ctes.push(...scope.counts, [
+      'walk AS MATERIALIZED (',
       `SELECT ${outputs} FROM (SELECT ${columns.join(', ')} FROM resources r WHERE ${[...resourceConditions(scope), ...keyset].join(' AND ')} ORDER BY ${orderBy} LIMIT ${budget}) AS r`,
       `WHERE ${tests.join(' AND ')}`,
       `ORDER BY ${orderBy} LIMIT ${limit})`,
-    ].join('\n');
+    ].join('\n'));
     page = `SELECT * FROM walk\nUNION ALL\n(${search([`r.id NOT IN (SELECT ${ids} FROM walk)`], `(SELECT ${limit} - count(*) FROM walk)`)})`;
   }
   // Outside the inner query the keys are its output columns o0, o1, …
   const pageKeys = keys.map((key, i) => ({ ...key, expr: `page.o${i}` }));
-  const text = [
-    prefix,
-    `SELECT ${[ROW_COLUMNS, ...pageKeys.slice(0, query.sort.length).map((key, i) => `${key.cursor(key.expr)} AS k${i}`)].join(', ')}`,
+  const cursorKeys = pageKeys.slice(0, query.sort.length).map((key, i) => `${key.cursor(key.expr)} AS k${i}`);
+  const pageOrder = pageKeys.map(orderByTerm).join(', ');
+  const from = [
     `FROM (\n${page}\n) AS page`,
     `JOIN resources r ON r.partition_id = ${scope.partition} AND r.resource_type = ${scope.resourceType} AND r.id = page.${ids}`,
-    `ORDER BY ${pageKeys.map(orderByTerm).join(', ')}`,
-  ].filter((line) => line !== '').join('\n');
+  ];
+  let main = [`SELECT ${[ROW_COLUMNS, ...cursorKeys].join(', ')}`, ...from, `ORDER BY ${pageOrder}`].join('\n');
+  if (query.include?.length && query.pageSize > 0) {
+    // The page and what it references in one statement: one round trip for an _include.
+    ctes.push(`matches AS MATERIALIZED (\nSELECT ${[ROW_COLUMNS, ...cursorKeys, `row_number() OVER (ORDER BY ${pageOrder}) AS position`].join(', ')}\n${from.join('\n')})`);
+    main = [
+      `SELECT *, NULL::text AS included_type FROM matches`,
+      'UNION ALL',
+      `SELECT ${[INCLUDED_COLUMNS, ...cursorKeys.map((_, i) => `NULL::text AS k${i}`), 'NULL::bigint AS position', 't.resource_type AS included_type'].join(', ')}`,
+      `FROM resources t WHERE t.partition_id = ${scope.partition} AND NOT t.deleted AND (t.resource_type, t.id) IN (${referencedKeys(query.include, query.pageSize, scope)})`,
+      'ORDER BY position NULLS LAST, included_type, id',
+    ].join('\n');
+  }
+  const text = [...(ctes.length ? [`WITH ${ctes.join(',\n')}`] : []), main].join('\n');
   return { text, values: scope.values };
+}
+
+/** The (type, id) keys the first `pageSize` matches reference through any of `includes`. */
+function referencedKeys(includes: ReferenceInclude[], pageSize: number, scope: Scope): string {
+  const x = scope.alias('i');
+  const through = anyOf(includes.map((include) => allOf([
+    ...(include.params === null ? [] : [`${x}.param = ANY(${scope.bind(include.params, 'text[]')})`]),
+    ...(include.targetType === null ? [] : [`${x}.target_type = ${scope.bind(include.targetType, 'text')}`]),
+  ])));
+  return (
+    `SELECT ${x}.target_type, ${x}.target_id FROM search_reference ${x} WHERE ${x}.partition_id = ${scope.partition} AND ${x}.resource_type = ${scope.resourceType}` +
+    ` AND ${x}.resource_id IN (SELECT id FROM matches WHERE position <= ${pageSize}) AND ${through} AND ${x}.target_type IS NOT NULL AND ${x}.target_id IS NOT NULL`
+  );
 }
 
 /**

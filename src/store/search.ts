@@ -21,6 +21,8 @@ export interface SearchResult {
   positions: CursorPosition[];
   /** Exact number of matches, when asked for and not above TOTAL_THRESHOLD. */
   total?: number;
+  /** With `query.include`: the live resources the page's rows reference through it. */
+  included: Array<SearchRow & { resourceType: string }>;
 }
 
 interface ResourceRecord {
@@ -41,16 +43,25 @@ function statementName(text: string): string {
   return `search_${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`;
 }
 
-/** A page row: the resource plus its sort key values k0, k1, … for the cursor. */
-type PageRecord = ResourceRecord & Record<`k${number}`, string | null>;
+/**
+ * A page row: the resource plus its sort key values k0, k1, … for the cursor; with `query.include`,
+ * the resources it references follow, marked with their type.
+ */
+type PageRecord = ResourceRecord & Record<`k${number}`, string | null> & { included_type?: string | null };
 
 export async function runSearch(tx: Tx, partitionId: number, query: SearchQuery): Promise<SearchResult> {
   const page = compileSearch(query, partitionId);
   const records = await tx.query<PageRecord>(page.text, page.values, statementName(page.text));
-  const hasMore = records.length > query.pageSize;
-  const rows = records.slice(0, query.pageSize);
+  const matches = records.filter((record) => !record.included_type);
+  const hasMore = matches.length > query.pageSize;
+  const rows = matches.slice(0, query.pageSize);
   const last = rows[rows.length - 1];
-  const result: SearchResult = { rows: rows.map(toSearchRow), hasMore, positions: rows.map((row) => positionOf(row, query.sort.length)) };
+  const result: SearchResult = {
+    rows: rows.map(toSearchRow),
+    hasMore,
+    positions: rows.map((row) => positionOf(row, query.sort.length)),
+    included: records.flatMap((record) => (record.included_type ? [{ ...toSearchRow(record), resourceType: record.included_type }] : [])),
+  };
   if (hasMore && last) result.next = positionOf(last, query.sort.length);
   const total = await countMatches(tx, partitionId, query);
   if (total !== undefined) result.total = total;

@@ -6,6 +6,7 @@ import { planSearch, SIMPLIFIED_DEFAULT_SORT, type PlanOptions } from '../../src
 import type { Tx } from '../../src/store/database.js';
 import { readReferenced, readReferencing } from '../../src/store/include.js';
 import type { StoredResource } from '../../src/store/resources.js';
+import type { SearchQuery } from '../../src/store/search-query.js';
 import { runSearch, type SearchResult } from '../../src/store/search.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -304,6 +305,22 @@ describe('search against PostgreSQL', () => {
     assert.deepEqual(await ids({ gender: 'female', 'gender:not': 'male', _count: '2', _lastUpdated: 'gt2024-01-01T00:00:15Z' }, 3), ['m16', 'm17']);
     const second = await search(3, { gender: 'male', _count: '2' });
     assert.deepEqual((await search(3, { gender: 'male', _count: '2' }, { cursor: second.cursor })).rows.map((row) => row.id), ['m30', 'm40']);
+  });
+
+  it('reads what the page references with the page (_include), for the rows of the page only', async () => {
+    const included = async (query: SearchQueryString, include: SearchQuery['include']) => {
+      const plan = planSearch(parseSearch('Observation', query));
+      plan.include = include;
+      const result = await testDb.db.read((tx) => runSearch(tx, 1, plan));
+      return { ids: result.rows.map((row) => row.id), included: result.included.map((row) => `${row.resourceType}/${row.id}`) };
+    };
+    // o3, the row that tells there is a next page, is not on the page: p3 is not included.
+    assert.deepEqual(await included({ _count: '2' }, [{ params: ['subject'], targetType: null }]), { ids: ['o1', 'o2'], included: ['Patient/p1', 'Patient/p2'] });
+    assert.deepEqual(await included({ _count: '2' }, [{ params: null, targetType: 'Patient' }]), { ids: ['o1', 'o2'], included: ['Patient/p1', 'Patient/p2'] });
+    assert.deepEqual(await included({ _count: '2' }, [{ params: ['performer'], targetType: null }, { params: null, targetType: 'Practitioner' }]), { ids: ['o1', 'o2'], included: [] });
+    assert.deepEqual(await included({ _id: 'o4,o5' }, [{ params: null, targetType: null }]), { ids: ['o4', 'o5'], included: [] }, 'a deleted or missing target is not read');
+    const [p1] = (await testDb.db.read((tx) => runSearch(tx, 1, { ...planSearch(parseSearch('Observation', { _id: 'o1' })), include: [{ params: null, targetType: null }] }))).included;
+    assert.deepEqual({ ...p1, content: JSON.parse(p1.content) }, { resourceType: 'Patient', id: 'p1', versionId: 1, createdAt: '2024-01-01T00:00:00.000Z', lastUpdated: '2024-01-05T10:00:00.123Z', content: { resourceType: 'Patient', id: 'p1' } });
   });
 
   it('never crosses partitions', async () => {

@@ -88,21 +88,43 @@ function invalid(name: string): SearchError {
   return new SearchError(`${name} takes Source:param[:Target], Source:*, Type or * with R4 resource types.`);
 }
 
-/** The resources `specs` add to `matches`, breadth first: the matches, then (for :iterate specs) each round's additions. */
-export async function collectIncludes(tx: Tx, partitionId: number, matches: ResourceVersion[], specs: IncludeSpec[]): Promise<Included> {
+/**
+ * The first round of `specs` that a search of `resourceType` reads together with its page
+ * (SearchQuery.include): the _include specs from that type, which need only the page's ids.
+ */
+export function pageIncludes(resourceType: string, specs: IncludeSpec[]): IncludeSpec[] {
+  return specs.filter((spec) => spec.direction === 'include' && (spec.sourceType === undefined || spec.sourceType === resourceType));
+}
+
+/** What the search already read for the `specs` from pageIncludes. */
+export interface PageIncluded { specs: IncludeSpec[]; versions: ResourceVersion[] }
+
+/**
+ * The resources `specs` add to `matches`, breadth first: the matches, then (for :iterate specs)
+ * each round's additions. `read` holds what the search read with the page for some of the first
+ * round's specs.
+ */
+export async function collectIncludes(tx: Tx, partitionId: number, matches: ResourceVersion[], specs: IncludeSpec[], read?: PageIncluded): Promise<Included> {
   const seen = new Set(matches.map(keyOf));
   const versions: ResourceVersion[] = [];
   let frontier = matches;
   for (let depth = 0; depth < MAX_DEPTH && frontier.length > 0; depth += 1) {
     const active = depth === 0 ? specs : specs.filter((spec) => spec.iterate);
     const added: ResourceVersion[] = [];
-    for (const spec of active) {
-      for (const version of await resourcesFor(tx, partitionId, spec, frontier, MAX_INCLUDED - versions.length - added.length + 1)) {
+    /** Adds what is new; false once MAX_INCLUDED is reached. */
+    const take = (found: ResourceVersion[]): boolean => {
+      for (const version of found) {
         if (seen.has(keyOf(version))) continue;
-        if (versions.length + added.length === MAX_INCLUDED) return { versions: [...versions, ...added], truncated: true };
+        if (versions.length + added.length === MAX_INCLUDED) return false;
         seen.add(keyOf(version));
         added.push(version);
       }
+      return true;
+    };
+    const pending = depth === 0 && read ? active.filter((spec) => !read.specs.includes(spec)) : active;
+    if (depth === 0 && read && !take(read.versions)) return { versions: [...versions, ...added], truncated: true };
+    for (const spec of pending) {
+      if (!take(await resourcesFor(tx, partitionId, spec, frontier, MAX_INCLUDED - versions.length - added.length + 1))) return { versions: [...versions, ...added], truncated: true };
     }
     versions.push(...added);
     frontier = added;

@@ -5,7 +5,7 @@ import { runSearch, type SearchRow } from '../../store/search.js';
 import type { RequestContext, ResourceVersion } from '../repository.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { renderSearchset, searchUrl } from './bundle.js';
-import { collectIncludes, MAX_INCLUDED, parseIncludes, type IncludeRequest, type Included } from './include.js';
+import { collectIncludes, MAX_INCLUDED, pageIncludes, parseIncludes, type IncludeRequest, type Included } from './include.js';
 import { describeName, parseSearch, SearchError, type SearchQueryString, type SearchRequest } from './parse.js';
 import { FHIR_DEFAULT_SORT, planSearch, SIMPLIFIED_DEFAULT_SORT } from './plan.js';
 import type { Subset } from './subset.js';
@@ -69,10 +69,13 @@ export class FhirSearch {
     const search = prepare(resourceType, criteria, options);
     if (options.compartment) search.plan.filters.push(compartmentFilter(options.compartment));
     search.plan.after = decodeCursor(firstOf(cursor), search.plan);
+    const withPage = pageIncludes(resourceType, search.specs);
+    search.plan.include = withPage.map((spec) => ({ params: spec.params ?? null, targetType: spec.targetType ?? null }));
     const { result, matches, included } = await this.db.read(async (tx) => {
       const found = await runSearch(tx, ctx.partitionId, search.plan);
       const versions = found.rows.map((row) => toVersion(resourceType, row));
-      return { result: found, matches: versions, included: await collectIncludes(tx, ctx.partitionId, versions, search.specs) };
+      const read = { specs: withPage, versions: found.included.map((row) => toVersion(row.resourceType, row)) };
+      return { result: found, matches: versions, included: await collectIncludes(tx, ctx.partitionId, versions, search.specs, read) };
     });
     // Free total: a first page with no next page holds every match.
     const cheap = search.plan.after === undefined && !result.hasMore && search.request.total !== 'none';

@@ -458,7 +458,27 @@ function tokenMatch(x: string, match: TokenMatch, scope: Scope): string {
 function stringMatch(x: string, match: StringMatch, scope: Scope): string {
   // The normalised value first, for search_string_lookup; then the text as written.
   if (match.mode === 'exact') return `(${x}.value COLLATE "C" = ${scope.bind(match.value, 'text')} AND ${x}.raw = ${scope.bind(match.raw, 'text')})`;
-  return `${x}.value COLLATE "C" LIKE ${scope.bind(likePattern(match.value, match.mode), 'text')}`;
+  const like = `${x}.value COLLATE "C" LIKE ${scope.bind(likePattern(match.value, match.mode), 'text')}`;
+  if (match.mode === 'contains' || match.value === '') return like;
+  // A prefix is also a range of the C-ordered values, which is what search_string_lookup can
+  // read: a generic plan cannot derive one from a LIKE pattern that is a parameter.
+  const upper = prefixUpperBound(match.value);
+  const range = [`${x}.value COLLATE "C" >= ${scope.bind(match.value, 'text')}`, ...(upper === undefined ? [] : [`${x}.value COLLATE "C" < ${scope.bind(upper, 'text')}`])];
+  return allOf([...range, like]);
+}
+
+/**
+ * The least string above every string that starts with `prefix`, in code point order (the C
+ * collation's order of UTF-8 text): the prefix with its last code point raised by one, carrying
+ * past U+10FFFF and skipping the surrogates. Undefined when there is none (all U+10FFFF).
+ */
+export function prefixUpperBound(prefix: string): string | undefined {
+  const points = [...prefix];
+  while (points.length > 0) {
+    const last = points.pop()!.codePointAt(0)!;
+    if (last < 0x10ffff) return points.join('') + String.fromCodePoint(last === 0xd7ff ? 0xe000 : last + 1);
+  }
+  return undefined;
 }
 
 /** A LIKE pattern matching `value` literally: its own % and _ must not act as wildcards. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SearchFilter, SearchQuery } from '../../src/store/search-query.js';
-import { compileCount, compileSearch, TOTAL_THRESHOLD, type SqlQuery } from '../../src/store/search-sql.js';
+import { compileCount, compileSearch, prefixUpperBound, TOTAL_THRESHOLD, type SqlQuery } from '../../src/store/search-sql.js';
 
 const INJECTION = "'; DROP TABLE resources;--";
 const PARTITION = 7;
@@ -99,6 +99,25 @@ describe('compileSearch', () => {
     );
     assert.ok(sql.values.includes('%50\\%\\_a\\\\b%'));
     assert.match(sql.text, /value COLLATE "C" LIKE \$\d+::text/);
+  });
+
+  it('bounds a string prefix as a range of the C-ordered values, for the lookup index', () => {
+    const sql = compileSearch(
+      { resourceType: 'Patient', filters: [{ kind: 'string', param: 'name', anyOf: [{ mode: 'prefix', value: 'smi' }] }], sort: [{ by: 'id', direction: 'asc' }], pageSize: 1, total: 'none' },
+      PARTITION,
+    );
+    assert.match(sql.text, /value COLLATE "C" >= \$\d+::text AND i\d+\.value COLLATE "C" < \$\d+::text AND i\d+\.value COLLATE "C" LIKE \$\d+::text/);
+    assert.ok(sql.values.includes('smi') && sql.values.includes('smj') && sql.values.includes('smi%'));
+    assert.equal(prefixUpperBound('smi'), 'smj');
+    assert.equal(prefixUpperBound('a\u{10FFFF}'), 'b', 'carries past the last code point');
+    assert.equal(prefixUpperBound('\u{10FFFF}\u{10FFFF}'), undefined);
+    assert.equal(prefixUpperBound('x\uD7FF'), 'x\uE000', 'skips the surrogates');
+    assert.equal(prefixUpperBound('zoë'), 'zoì');
+    // Every string that starts with the prefix sorts between it and the bound, in code point order.
+    const byCodePoint = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+    for (const [prefix, value] of [['smi', 'smith'], ['smi', 'smi\u{10FFFF}\u{10FFFF}x'], ['a\u{10FFFF}', 'a\u{10FFFF}zz'], ['zo', 'zoë']]) {
+      assert.ok(byCodePoint(prefix, value) <= 0 && byCodePoint(value, prefixUpperBound(prefix)!) < 0, `${prefix} < ${value} < bound`);
+    }
   });
 
   it('constrains the resources row and every EXISTS subquery by partition and type', () => {

@@ -52,7 +52,9 @@ const INCLUDED_COLUMNS = resourceColumns('t');
  * cursor. It runs in two phases (late materialisation): an inner query finds and orders the page's
  * ids touching only the index tables and the narrow covering indexes on `resources` (migration
  * 005), so each match a filter visits costs an index probe; only the page's rows are then read
- * whole (content is a TOASTed kilobyte or more). See docs/search.md, "Query shapes".
+ * whole (content is a TOASTed kilobyte or more). See docs/search.md, "Query shapes". With
+ * `query.include` the same statement then returns the live resources the page's rows reference,
+ * marked by `included_type`.
  */
 export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery {
   assertPageSize(query.pageSize);

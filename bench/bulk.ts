@@ -23,7 +23,7 @@ import vm from 'node:vm';
 import { TenantService } from '../src/auth/tenants.js';
 import { runImport } from '../src/cli/import.js';
 import type { LoadSummary } from '../src/fhir/loader/loader.js';
-import { copyText } from '../src/store/bulk-ingest.js';
+import { copyText } from '../src/store/copy.js';
 import type { Database } from '../src/store/database.js';
 import { fmt, load, machineLine, onEachTarget, startBenchApp, withBenchDatabase } from './harness.js';
 import type { LoadResult } from './load.js';

@@ -3,7 +3,7 @@ import { mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Database, Tx } from '../store/database.js';
-import { deleteJobChunks, deleteJobFiles, listJobFiles, readJobChunks, readJobFile, upsertJobFile, writeJobChunk, writeScanChunks, type JobFile } from '../store/job-files.js';
+import { deleteJobChunks, deleteJobFiles, listJobFiles, readJobChunkBytes, readJobFile, upsertJobFile, writeJobChunk, writeScanChunks, type JobFile } from '../store/job-files.js';
 import { scanResources, type ResourceScan } from '../store/resource-scan.js';
 import type { JobKey } from '../store/jobs.js';
 
@@ -14,10 +14,10 @@ export interface FilePosition { records: number; bytes: number; chunks: number }
 
 export const EMPTY_FILE: FilePosition = { records: 0, bytes: 0, chunks: 0 };
 
-/** Output file names are plain (`Patient.ndjson`): they become URL segments and local file names. */
 /** What one scan batch added: the file's new position, the resources written and the last id. */
 export interface ScanWritten { position: FilePosition; records: number; lastId: string | null }
 
+/** Output file names are plain (`Patient.ndjson`): they become URL segments and local file names. */
 export const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 /**
@@ -79,7 +79,6 @@ export function createOutputStore(db: Database, options: OutputStoreOptions): Ou
   };
 }
 
-/** Chunks in bulk_job_chunks: written in the step's transaction, so any node serves any download. */
 /** The file's size after the chunks just written, kept in bulk_job_files in the step's transaction. */
 async function recordChunks(tx: Tx, job: JobKey, file: { name: string; resourceType: string | null }, at: FilePosition, added: FilePosition): Promise<FilePosition> {
   const next = { records: at.records + added.records, bytes: at.bytes + added.bytes, chunks: at.chunks + added.chunks };
@@ -87,22 +86,21 @@ async function recordChunks(tx: Tx, job: JobKey, file: { name: string; resourceT
   return next;
 }
 
+/** Chunks in bulk_job_chunks: written in the step's transaction, so any node serves any download. */
 function databaseBlobs(db: Database): Blobs {
-  // A scan batch is written as chunks of about CHUNK_BYTES, whatever the size of its resources:
-  // each chunk is one string in the node when downloaded, and at this size it stays below V8's
-  // large-object threshold (128 KB), where chunks of 64 Claims or ExplanationOfBenefits did not.
-  // A download reads CHUNKS_PER_READ of them per query and holds no connection between reads.
+  // A scan batch is written as chunks of about CHUNK_BYTES, whatever the size of its resources. A
+  // download reads CHUNKS_PER_READ of them (about 1 MB) per transaction, as Buffers, and holds no
+  // connection between reads, so a slow client cannot hold one for the length of its download.
   const CHUNK_BYTES = 32 * 1024;
   const CHUNKS_PER_READ = 32;
   return {
     write: (tx, job, name, at, data) => writeJobChunk(tx, job, name, at.chunks, data),
     writeScan: (tx, job, name, at, scan) => writeScanChunks(tx, job, name, at.chunks, scan, CHUNK_BYTES),
     read: (job, file) => Readable.from((async function* () {
-      for (let seq = 0; ;) {
-        const chunks = await db.read((tx) => readJobChunks(tx, job, file.name, seq, CHUNKS_PER_READ));
-        for (const chunk of chunks) yield chunk.data;
+      for (let seq = 0; ; seq += CHUNKS_PER_READ) {
+        const chunks = await db.transaction((tx) => readJobChunkBytes(tx, job, file.name, seq, CHUNKS_PER_READ));
+        yield* chunks;
         if (chunks.length < CHUNKS_PER_READ) return;
-        seq = chunks[chunks.length - 1].seq + 1;
       }
     })(), { objectMode: false }),
     remove: (job) => db.transaction((tx) => deleteJobChunks(tx, job)),

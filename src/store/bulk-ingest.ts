@@ -1,5 +1,5 @@
-import type pg from 'pg';
 import { arrayLiteral } from './batch-write.js';
+import { copyText } from './copy.js';
 import type { Database, Tx } from './database.js';
 import { INDEX_TABLES, indexInserts, type VersionToWrite } from './resources.js';
 
@@ -93,53 +93,3 @@ function jsonField(json: string | null): string {
   return json.includes('\\') ? json.replaceAll('\\', '\\\\') : json;
 }
 
-/** Lines per CopyData message: large enough to amortise the framing, small enough to bound the buffers. */
-const LINES_PER_MESSAGE = 256;
-
-/**
- * `COPY … FROM STDIN` of ready lines (text format) on the transaction's connection, through pg's
- * submittable protocol: pg has no COPY API of its own, and this is the part of pg-copy-streams
- * the loader needs, for data already in memory. Also the benchmark's raw-COPY baseline.
- */
-export function copyText(tx: Tx, statement: string, lines: string[]): Promise<void> {
-  const client: pg.PoolClient = tx.raw;
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const settle = (error?: Error) => {
-      if (settled) return;
-      settled = true;
-      if (error) reject(error);
-      else resolve();
-    };
-    let failure: Error | undefined;
-    const submittable = {
-      submit(connection: CopyConnection) {
-        connection.query(statement);
-      },
-      handleCopyInResponse(connection: CopyConnection) {
-        for (let i = 0; i < lines.length; i += LINES_PER_MESSAGE) connection.sendCopyFromChunk(Buffer.from(lines.slice(i, i + LINES_PER_MESSAGE).join('')));
-        connection.endCopyFrom();
-      },
-      handleCommandComplete() {},
-      handleDataRow() {},
-      handleRowDescription() {},
-      handleEmptyQuery() {},
-      handleCopyData() {},
-      // The server answers an error with ReadyForQuery next; a broken connection does not, so settle now.
-      handleError(error: Error) {
-        failure = error;
-        settle(error);
-      },
-      handleReadyForQuery() {
-        settle(failure);
-      },
-    };
-    (client as unknown as { query(submittable: unknown): void }).query(submittable);
-  });
-}
-
-interface CopyConnection {
-  query(text: string): void;
-  sendCopyFromChunk(chunk: Buffer): void;
-  endCopyFrom(): void;
-}

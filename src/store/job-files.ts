@@ -1,3 +1,4 @@
+import { copyOutColumn } from './copy.js';
 import type { Tx } from './database.js';
 import type { JobKey } from './jobs.js';
 import type { ResourceScan } from './resource-scan.js';
@@ -43,12 +44,24 @@ export async function writeJobChunk(tx: Tx, key: JobKey, name: string, seq: numb
   );
 }
 
-/** The chunks of a file from `fromSeq` on, at most `limit` of them, in order. */
-export async function readJobChunks(tx: Tx, key: JobKey, name: string, fromSeq: number, limit: number): Promise<Array<{ seq: number; data: string }>> {
-  return tx.query<{ seq: number; data: string }>(
-    'SELECT seq, data FROM bulk_job_chunks WHERE partition_id = $1 AND job_id = $2 AND name = $3 AND seq >= $4 ORDER BY seq LIMIT $5',
-    [key.partitionId, key.id, name, fromSeq, limit],
+/**
+ * The bytes of chunks `fromSeq` … `fromSeq + limit - 1` of a file, in order, fewer at its end. They
+ * come through a binary COPY, as Buffers (src/store/copy.ts). COPY takes no bind parameters, so
+ * the key travels in transaction-local settings, set by a parameterised statement: the caller's
+ * transaction is required for that.
+ */
+export async function readJobChunkBytes(tx: Tx, key: JobKey, name: string, fromSeq: number, limit: number): Promise<Buffer[]> {
+  await tx.query(
+    `SELECT set_config('clinik.chunk_partition', $1, true), set_config('clinik.chunk_job', $2, true),
+       set_config('clinik.chunk_name', $3, true), set_config('clinik.chunk_from', $4, true), set_config('clinik.chunk_limit', $5, true)`,
+    [String(key.partitionId), key.id, name, String(fromSeq), String(limit)],
   );
+  return copyOutColumn(tx, `COPY (
+      SELECT data FROM bulk_job_chunks
+      WHERE partition_id = current_setting('clinik.chunk_partition')::int AND job_id = current_setting('clinik.chunk_job')
+        AND name = current_setting('clinik.chunk_name') AND seq >= current_setting('clinik.chunk_from')::int
+        AND seq < current_setting('clinik.chunk_from')::int + current_setting('clinik.chunk_limit')::int
+      ORDER BY seq) TO STDOUT (FORMAT binary)`);
 }
 
 export async function deleteJobChunks(tx: Tx, key: JobKey): Promise<void> {
@@ -59,8 +72,7 @@ export async function deleteJobChunks(tx: Tx, key: JobKey): Promise<void> {
  * One keyset batch of a scan (src/store/resource-scan.ts), written by PostgreSQL itself as chunks
  * `firstSeq`, `firstSeq + 1`, … of a file, each starting a new chunk once `chunkBytes` bytes are
  * reached (a resource is never split): the NDJSON never passes through the node, so an export costs
- * it neither time nor memory, and chunks stay small enough for a download to hold as short-lived
- * strings. Returns how many resources the batch held (0 writes nothing), its last id, the chunks
+ * it neither time nor memory, and a download reads a few at a time. Returns how many resources the batch held (0 writes nothing), its last id, the chunks
  * written and their bytes.
  */
 export async function writeScanChunks(

@@ -93,6 +93,18 @@ for (const storage of ['database', 'local'] as const) {
       }
     });
 
+    test('a file of many chunks downloads byte for byte, across reads, whatever its characters', async () => {
+      // More chunks than one read takes (32), with multi-byte UTF-8, escapes and an empty chunk.
+      const job = { partitionId: 1, id: `job_${storage}many` };
+      const pieces = Array.from({ length: 75 }, (_, n) => (n === 40 ? '' : `{"n":${n},"text":"é日本🩺 \\ \\t ${'x'.repeat(n * 37)}"}\n`));
+      let at = EMPTY_FILE;
+      for (const piece of pieces) at = await append(job, at, piece, piece === '' ? 0 : 1);
+      const opened = await output.open(job, file.name);
+      const bytes = Buffer.concat(await opened!.stream.toArray());
+      assert.equal(bytes.toString('utf8'), pieces.join(''));
+      assert.equal(bytes.length, opened!.file.bytes);
+    });
+
     test('other jobs, unknown names and deleted output are not found', async () => {
       const job = { partitionId: 1, id: `job_${storage}delete` };
       await append(job, EMPTY_FILE, 'x\n', 1);

@@ -1,7 +1,22 @@
 import pg from 'pg';
 
-// numeric and int8 come back as strings (no precision loss); timestamps are parsed by us.
+// numeric and int8 come back as strings (no precision loss); timestamps are parsed by us (isoInstant).
 pg.types.setTypeParser(pg.types.builtins.TIMESTAMPTZ, (value) => value);
+
+const PRINTED_INSTANT = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?\+00$/;
+
+/**
+ * A timestamptz as these connections print it (DateStyle ISO, TimeZone UTC, both set by Database:
+ * `2024-03-01 10:00:00.5+00`) as an ISO 8601 instant with 3 fractional digits (the API's instants,
+ * truncated as to_char's MS is) or 6 (cursor keys, lossless). Formatting in the node rather than
+ * with to_char(): on a search page, to_char cost PostgreSQL as much as reading the rows. Stored
+ * instants lie within years 0001–9999 (the indexer's date bounds), which print with four digits.
+ */
+export function isoInstant(printed: string, digits: 3 | 6): string {
+  const match = PRINTED_INSTANT.exec(printed);
+  if (!match) throw new Error(`unexpected timestamptz text: ${printed}`);
+  return `${match[1]}T${match[2]}.${(match[3] ?? '').padEnd(6, '0').slice(0, digits)}Z`;
+}
 
 /**
  * How the connection plans parameterised statements: 'generic' once per named statement, for all

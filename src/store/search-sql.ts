@@ -36,15 +36,12 @@ export const TOTAL_THRESHOLD = 10000;
 
 export interface SqlQuery { text: string; values: unknown[] }
 
-/** The columns every search returns for a resource (alias `row`), in the shape of src/store/search.ts's rows. */
-const resourceColumns = (row: string) => [
-  `${row}.id`,
-  `${row}.content`,
-  `${row}.version_id`,
-  `${isoInstant(`${row}.created_at`, 'MS')} AS created_at`,
-  `${isoInstant(`${row}.last_updated`, 'MS')} AS last_updated`,
-].join(', ');
-const ROW_COLUMNS = resourceColumns('r');
+/**
+ * The columns every search returns for a resource (alias `row`), in the shape of src/store/search.ts's
+ * rows. Instants come back as PostgreSQL prints them and are formatted in the node (isoInstant in
+ * src/store/database.ts): to_char() cost PostgreSQL as much as reading the page.
+ */
+const resourceColumns = (row: string) => `${row}.id, ${row}.content, ${row}.version_id, ${row}.created_at, ${row}.last_updated`;
 const INCLUDED_COLUMNS = resourceColumns('t');
 
 /**
@@ -52,7 +49,8 @@ const INCLUDED_COLUMNS = resourceColumns('t');
  * cursor. It runs in two phases (late materialisation): an inner query finds and orders the page's
  * ids touching only the index tables and the narrow covering indexes on `resources` (migration
  * 005), so each match a filter visits costs an index probe; only the page's rows are then read
- * whole (content is a TOASTed kilobyte or more). See docs/search.md, "Query shapes". With
+ * whole (content is a TOASTed kilobyte or more). A search without filters or sort joins reads
+ * its rows whole at once: every row it reads is a page row. See docs/search.md, "Query shapes". With
  * `query.include` the same statement then returns the live resources the page's rows reference,
  * marked by `included_type`.
  */
@@ -84,7 +82,12 @@ export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery
   };
 
   const ctes: string[] = [];
-  let page = search([], limit);
+  // Without filters or sort joins every row the inner query reads is a page row: it reads them
+  // whole, where the join back to resources would only repeat each row's lookup.
+  const direct = query.filters.length === 0 && sortJoins.length === 0;
+  let page = direct
+    ? `SELECT ${resourceColumns('r')}, ${outputs} FROM resources r WHERE ${[...resourceConditions(scope), ...keyset].join(' AND ')} ORDER BY ${orderBy} LIMIT ${limit}`
+    : search([], limit);
   if (walkable(query)) {
     // The walk's matches are the first matches in sort order; the search supplies the rest, and
     // when the walk filled the page its LIMIT is 0, so PostgreSQL never starts it.
@@ -108,20 +111,21 @@ export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery
   }
   // Outside the inner query the keys are its output columns o0, o1, …
   const pageKeys = keys.map((key, i) => ({ ...key, expr: `page.o${i}` }));
-  const cursorKeys = pageKeys.slice(0, query.sort.length).map((key, i) => `${key.cursor(key.expr)} AS k${i}`);
+  const cursorKeys = pageKeys.slice(0, query.sort.length).map((key, i) => `${key.expr} AS k${i}`);
   const pageOrder = pageKeys.map(orderByTerm).join(', ');
   const from = [
     `FROM (\n${page}\n) AS page`,
-    `JOIN resources r ON r.partition_id = ${scope.partition} AND r.resource_type = ${scope.resourceType} AND r.id = page.${ids}`,
+    ...(direct ? [] : [`JOIN resources r ON r.partition_id = ${scope.partition} AND r.resource_type = ${scope.resourceType} AND r.id = page.${ids}`]),
   ];
-  let main = [`SELECT ${[ROW_COLUMNS, ...cursorKeys].join(', ')}`, ...from, `ORDER BY ${pageOrder}`].join('\n');
+  const rowColumns = resourceColumns(direct ? 'page' : 'r');
+  let main = [`SELECT ${[rowColumns, ...cursorKeys].join(', ')}`, ...from, `ORDER BY ${pageOrder}`].join('\n');
   if (query.include?.length && query.pageSize > 0) {
     // The page and what it references in one statement: one round trip for an _include.
-    ctes.push(`matches AS MATERIALIZED (\nSELECT ${[ROW_COLUMNS, ...cursorKeys, `row_number() OVER (ORDER BY ${pageOrder}) AS position`].join(', ')}\n${from.join('\n')})`);
+    ctes.push(`matches AS MATERIALIZED (\nSELECT ${[rowColumns, ...cursorKeys, `row_number() OVER (ORDER BY ${pageOrder}) AS position`].join(', ')}\n${from.join('\n')})`);
     main = [
       `SELECT *, NULL::text AS included_type FROM matches`,
       'UNION ALL',
-      `SELECT ${[INCLUDED_COLUMNS, ...cursorKeys.map((_, i) => `NULL::text AS k${i}`), 'NULL::bigint AS position', 't.resource_type AS included_type'].join(', ')}`,
+      `SELECT ${[INCLUDED_COLUMNS, ...pageKeys.slice(0, query.sort.length).map((key, i) => `NULL::${key.type} AS k${i}`), 'NULL::bigint AS position', 't.resource_type AS included_type'].join(', ')}`,
       `FROM resources t WHERE t.partition_id = ${scope.partition} AND NOT t.deleted AND (t.resource_type, t.id) IN (${referencedKeys(query.include, query.pageSize, scope)})`,
       'ORDER BY position NULLS LAST, included_type, id',
     ].join('\n');
@@ -585,9 +589,7 @@ function quantityAsWritten(x: string, match: QuantityMatch, scope: Scope): strin
 interface SortKey {
   /** The expression ordered on. */
   expr: string;
-  /** The key's value as text for the cursor, losslessly (dates with microseconds). */
-  cursor: (expr: string) => string;
-  /** The type the cursor text is cast back to when resuming. */
+  /** Its type, which the cursor's text is cast back to when resuming. */
   type: SqlType;
   /** search_sort values may be missing; resource columns never are. */
   nullable: boolean;
@@ -615,9 +617,9 @@ function sortKeys(sort: SortSpec[], scope: Scope): SortKey[] {
 function sortKey(spec: SortSpec, scope: Scope): SortKey {
   switch (spec.by) {
     case 'lastUpdated':
-      return { expr: 'r.last_updated', cursor: microseconds, type: 'timestamptz', nullable: false, direction: spec.direction };
+      return { expr: 'r.last_updated', type: 'timestamptz', nullable: false, direction: spec.direction };
     case 'created':
-      return { expr: 'r.created_at', cursor: microseconds, type: 'timestamptz', nullable: false, direction: spec.direction };
+      return { expr: 'r.created_at', type: 'timestamptz', nullable: false, direction: spec.direction };
     case 'id':
       return idKey(spec.direction);
     case 'param':
@@ -626,7 +628,7 @@ function sortKey(spec: SortSpec, scope: Scope): SortKey {
 }
 
 function idKey(direction: SortDirection): SortKey {
-  return { expr: 'r.id', cursor: (expr) => expr, type: 'text', nullable: false, direction, by: 'id' };
+  return { expr: 'r.id', type: 'text', nullable: false, direction, by: 'id' };
 }
 
 function paramSortKey(param: string, valueType: keyof typeof SORT_COLUMNS, direction: SortDirection, scope: Scope): SortKey {
@@ -636,15 +638,9 @@ function paramSortKey(param: string, valueType: keyof typeof SORT_COLUMNS, direc
   const join =
     `LEFT JOIN search_sort ${s} ON ${s}.partition_id = ${scope.partition} AND ${s}.resource_type = ${scope.resourceType}` +
     ` AND ${s}.resource_id = r.id AND ${s}.param = ${scope.bind(param, 'text')}`;
-  const cursor: Record<SortValueType, [(expr: string) => string, SqlType]> = {
-    date: [microseconds, 'timestamptz'],
-    number: [(expr) => `${expr}::text`, 'numeric'],
-    text: [(expr) => expr, 'text'],
-  };
-  return { expr: `${s}.${column}`, cursor: cursor[valueType][0], type: cursor[valueType][1], nullable: true, direction, join };
+  const types: Record<SortValueType, SqlType> = { date: 'timestamptz', number: 'numeric', text: 'text' };
+  return { expr: `${s}.${column}`, type: types[valueType], nullable: true, direction, join };
 }
-
-const microseconds = (expr: string) => isoInstant(expr, 'US');
 
 function orderByTerm(key: SortKey): string {
   // Only nullable keys say NULLS LAST: on the NOT NULL resource columns it would stop the planner
@@ -686,9 +682,4 @@ function keyAfter(key: SortKey, value: string | null): string {
   if (value === null) return 'FALSE';
   const comparison = `${key.expr} ${key.direction === 'asc' ? '>' : '<'} ${value}`;
   return key.nullable ? `(${comparison} OR ${key.expr} IS NULL)` : comparison;
-}
-
-/** An instant as ISO 8601 UTC text, independent of the session's TimeZone and DateStyle. */
-function isoInstant(expr: string, fraction: 'MS' | 'US'): string {
-  return `to_char(${expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.${fraction}"Z"')`;
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Tx } from './database.js';
-import type { CursorPosition, SearchQuery } from './search-query.js';
+import { isoInstant, type Tx } from './database.js';
+import type { CursorPosition, SearchQuery, SortSpec } from './search-query.js';
 import { compileCount, compileMatches, compileSearch, TOTAL_THRESHOLD } from './search-sql.js';
 
 /** One matching resource. Instants are ISO 8601 UTC with milliseconds, e.g. 2024-03-01T10:00:00.000Z. */
@@ -59,10 +59,10 @@ export async function runSearch(tx: Tx, partitionId: number, query: SearchQuery)
   const result: SearchResult = {
     rows: rows.map(toSearchRow),
     hasMore,
-    positions: rows.map((row) => positionOf(row, query.sort.length)),
+    positions: rows.map((row) => positionOf(row, query.sort)),
     included: records.flatMap((record) => (record.included_type ? [{ ...toSearchRow(record), resourceType: record.included_type }] : [])),
   };
-  if (hasMore && last) result.next = positionOf(last, query.sort.length);
+  if (hasMore && last) result.next = positionOf(last, query.sort);
   const total = await countMatches(tx, partitionId, query);
   if (total !== undefined) result.total = total;
   return result;
@@ -88,13 +88,18 @@ function toSearchRow(record: ResourceRecord): SearchRow {
   return {
     id: record.id,
     content: record.content,
-    createdAt: record.created_at,
-    lastUpdated: record.last_updated,
+    createdAt: isoInstant(record.created_at, 3),
+    lastUpdated: isoInstant(record.last_updated, 3),
     versionId: record.version_id,
   };
 }
 
-function positionOf(record: PageRecord, keyCount: number): CursorPosition {
-  const values = Array.from({ length: keyCount }, (_, i) => record[`k${i}`] ?? null);
+/** The row's sort key values as the cursor keeps them: instants as ISO 8601 with microseconds, lossless. */
+function positionOf(record: PageRecord, sort: SortSpec[]): CursorPosition {
+  const values = sort.map((spec, i) => {
+    const value = record[`k${i}`] ?? null;
+    const instant = spec.by === 'lastUpdated' || spec.by === 'created' || (spec.by === 'param' && spec.valueType === 'date');
+    return value !== null && instant ? isoInstant(value, 6) : value;
+  });
   return { values, id: record.id };
 }

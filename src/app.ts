@@ -63,8 +63,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
     frameworkErrors: frameworkErrorHandler,
   });
   app.decorate('publicUrl', options.publicUrl);
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
 
   registerJsonBodies(app);

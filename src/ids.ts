@@ -1,5 +1,23 @@
 import { createHash, randomBytes } from 'node:crypto';
 
+/**
+ * Random bytes for ids, drawn from a pool refilled 4 KB at a time: one call into the CSPRNG per
+ * request costs more than the rest of making its id (every request gets one). The bytes are as
+ * random as randomBytes' own; the view is only valid until the next call.
+ */
+const POOL_SIZE = 4096;
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+function pooledRandomBytes(length: number): Uint8Array {
+  if (length > POOL_SIZE) return randomBytes(length);
+  if (poolOffset + length > pool.length) {
+    pool = randomBytes(POOL_SIZE);
+    poolOffset = 0;
+  }
+  poolOffset += length;
+  return pool.subarray(poolOffset - length, poolOffset);
+}
+
 /** The FHIR id rule: 1–64 characters of A–Z, a–z, 0–9, '-' and '.'. */
 export const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
@@ -12,7 +30,7 @@ export function isFhirId(id: string): boolean {
  * a valid FHIR id, and the shape of the public service's ids.
  */
 export function uuidv7(now = Date.now()): string {
-  const bytes = randomBytes(16);
+  const bytes = Buffer.from(pooledRandomBytes(16));
   bytes.writeUIntBE(now, 0, 6);
   bytes[6] = (bytes[6] & 0x0f) | 0x70;
   bytes[8] = (bytes[8] & 0x3f) | 0x80;
@@ -36,7 +54,7 @@ const BASE36 = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
 /** `prefix_` followed by `length` random lower-case alphanumerics: org_…, key_… */
 export function prefixedId(prefix: string, length = 20): string {
-  const bytes = randomBytes(length);
+  const bytes = pooledRandomBytes(length);
   let id = `${prefix}_`;
   for (const byte of bytes) id += BASE36[byte % BASE36.length];
   return id;

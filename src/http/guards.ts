@@ -9,13 +9,16 @@ const OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-o
  * - a URL carrying a NUL byte or invalid percent-encoding never reaches a handler or a query.
  */
 export function registerGuards(app: FastifyInstance): void {
-  app.addHook('onRequest', async (request) => {
-    for (const header of OVERRIDE_HEADERS) {
-      if (request.headers[header] !== undefined) {
-        throw new ApiError('METHOD_OVERRIDE_REJECTED', 'Method override headers are not accepted');
-      }
+  // Callback-style hooks, here and in the other per-request hooks that never wait: an async hook
+  // costs a promise and a microtask on every request.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (OVERRIDE_HEADERS.some((header) => request.headers[header] !== undefined)) {
+      done(new ApiError('METHOD_OVERRIDE_REJECTED', 'Method override headers are not accepted'));
+    } else if (!isCleanUrl(request.url)) {
+      done(new ApiError('INVALID_REQUEST', 'The request URL is malformed'));
+    } else {
+      done();
     }
-    if (!isCleanUrl(request.url)) throw new ApiError('INVALID_REQUEST', 'The request URL is malformed');
   });
 }
 

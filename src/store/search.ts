@@ -40,8 +40,18 @@ interface ResourceRecord {
  * it. The pool recycles connections (Database, maxUses), which bounds the statements kept.
  */
 function statementName(text: string): string {
-  return `search_${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`;
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    if (statementNames.size >= MAX_STATEMENT_NAMES) statementNames.clear();
+    name = `search_${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`;
+    statementNames.set(text, name);
+  }
+  return name;
 }
+
+/** Names already derived: a search shape recurs on every request, and hashing its text each time is measurable. */
+const statementNames = new Map<string, string>();
+const MAX_STATEMENT_NAMES = 1000;
 
 /**
  * A page row: the resource plus its sort key values k0, k1, … for the cursor; with `query.include`,

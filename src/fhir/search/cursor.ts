@@ -15,7 +15,7 @@ const VERSION = 1;
 /** Longer input is not a cursor we made (sort values are capped by the index). */
 const MAX_CURSOR_LENGTH = 8192;
 const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
-/** The keyset's instants, as src/store/search-sql.ts renders them (microseconds, UTC). */
+/** The keyset's instants, as src/store/search.ts keeps them (microseconds, UTC). */
 const INSTANT_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const NUMBER_PATTERN = /^-?(?:\d+(?:\.\d+)?|Infinity)$/;
 

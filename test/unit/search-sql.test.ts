@@ -208,6 +208,17 @@ describe('compileSearch', () => {
     assert.match(walk, /i\d+\.target_id IN \(SELECT i\d+\.resource_id FROM search_string /);
     assert.match(walk, / LIMIT 4200\) AS r\n/);
     assert.doesNotMatch(chained.text.slice(chained.text.indexOf('UNION ALL')), /OFFSET 0|h0/);
+    // A _has first counts its inner matches up to 200 (h0): below that the walk hashes their
+    // targets, and its budget is the hashed one; above it each row is tested, the inner code
+    // adaptive (h1, up to 10,000) as anywhere else.
+    const has: SearchFilter = { kind: 'has', sourceType: 'Observation', param: 'patient', filter: code };
+    const hased = compileSearch({ ...query([has], [{ by: 'lastUpdated', direction: 'asc' }]), resourceType: 'Patient' }, PARTITION);
+    const hasWalk = hased.text.slice(0, hased.text.indexOf('UNION ALL'));
+    assert.match(hasWalk, /^WITH h0 AS MATERIALIZED \(SELECT count\(\*\) < 200 AS few FROM \(SELECT i\d+\.resource_id FROM search_token [^\n]* LIMIT 200\) AS c\),\nh1 AS MATERIALIZED \(SELECT count\(\*\) < 10000 AS few /);
+    assert.match(hasWalk, /LIMIT \(CASE WHEN \(SELECT few FROM h0\) THEN 31500 ELSE 4200 END\)\) AS r\n/);
+    assert.match(hasWalk, /\(NOT \(SELECT few FROM h0\) OR r\.id IN \(SELECT i\d+\.target_id FROM search_reference i\d+ WHERE [^\n]*\.resource_id IN \(SELECT i\d+\.resource_id FROM search_token /);
+    assert.match(hasWalk, /\(\(SELECT few FROM h0\) OR EXISTS \(SELECT 1 FROM search_reference i\d+ WHERE [^\n]*\(SELECT few FROM h1\)[^\n]* OFFSET 0\)\)/);
+    assert.doesNotMatch(hased.text.slice(hased.text.indexOf('UNION ALL')), /OFFSET 0|h0|h1/);
     for (const notWalked of [
       query([code, patient], [{ by: 'lastUpdated', direction: 'desc' }]),
       query([code], [{ by: 'param', param: 'date', valueType: 'date', direction: 'desc' }]),

@@ -72,8 +72,8 @@ export async function deleteJobChunks(tx: Tx, key: JobKey): Promise<void> {
  * One keyset batch of a scan (src/store/resource-scan.ts), written by PostgreSQL itself as chunks
  * `firstSeq`, `firstSeq + 1`, … of a file, each starting a new chunk once `chunkBytes` bytes are
  * reached (a resource is never split): the NDJSON never passes through the node, so an export costs
- * it neither time nor memory, and a download reads a few at a time. Returns how many resources the batch held (0 writes nothing), its last id, the chunks
- * written and their bytes.
+ * it neither time nor memory, and a download reads a few at a time. Returns how many resources the
+ * batch held (0 writes nothing), its last id, the chunks written and their bytes.
  */
 export async function writeScanChunks(
   tx: Tx, key: JobKey, name: string, firstSeq: number, scan: ResourceScan, chunkBytes: number,

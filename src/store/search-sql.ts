@@ -96,9 +96,10 @@ export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery
     // Every filter is tested on the row in hand (see adaptiveCondition). The walk goes further when
     // one of the searched type's own filters is hashed: its rows then cost a hash lookup each.
     const hashed: string[] = [];
+    const walked = { ...rootSubject(scope), probe: true };
     const tests = query.filters.map((filter) => {
-      if (listedByRange(filter) || hoistsHash(filter, { ...rootSubject(scope), probe: true })) hashed.push(scope.nextCountName());
-      return filterCondition(filter, scope, { ...rootSubject(scope), probe: true });
+      if (listedByRange(filter) || hoistsHash(filter, walked)) hashed.push(scope.nextCountName());
+      return filterCondition(filter, scope, walked);
     });
     const probed = String(walkBudget(query.pageSize, 'probed'));
     const budget = hashed.length === 0 ? probed : `(CASE WHEN ${hashed.map(few).join(' OR ')} THEN ${walkBudget(query.pageSize, 'hashed')} ELSE ${probed} END)`;
@@ -112,7 +113,9 @@ export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery
   }
   // Outside the inner query the keys are its output columns o0, o1, …
   const pageKeys = keys.map((key, i) => ({ ...key, expr: `page.o${i}` }));
-  const cursorKeys = pageKeys.slice(0, query.sort.length).map((key, i) => `${key.expr} AS k${i}`);
+  // The cursor keeps the sort's own keys (k0, k1, …); the appended id tie-breaker is the row's id.
+  const sortedKeys = pageKeys.slice(0, query.sort.length);
+  const cursorKeys = sortedKeys.map((key, i) => `${key.expr} AS k${i}`);
   const pageOrder = pageKeys.map(orderByTerm).join(', ');
   const from = [
     `FROM (\n${page}\n) AS page`,
@@ -126,7 +129,7 @@ export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery
     main = [
       `SELECT *, NULL::text AS included_type FROM matches`,
       'UNION ALL',
-      `SELECT ${[INCLUDED_COLUMNS, ...pageKeys.slice(0, query.sort.length).map((key, i) => `NULL::${key.type} AS k${i}`), 'NULL::bigint AS position', 't.resource_type AS included_type'].join(', ')}`,
+      `SELECT ${[INCLUDED_COLUMNS, ...sortedKeys.map((key, i) => `NULL::${key.type} AS k${i}`), 'NULL::bigint AS position', 't.resource_type AS included_type'].join(', ')}`,
       `FROM resources t WHERE t.partition_id = ${scope.partition} AND NOT t.deleted AND (t.resource_type, t.id) IN (${referencedKeys(query.include, query.pageSize, scope)})`,
       'ORDER BY position NULLS LAST, included_type, id',
     ].join('\n');

@@ -90,26 +90,47 @@ export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery
     ? `SELECT ${resourceColumns('r')}, ${outputs} FROM resources r WHERE ${[...resourceConditions(scope), ...keyset].join(' AND ')} ORDER BY ${orderBy} LIMIT ${limit}`
     : search([], limit);
   if (walkable(query)) {
-    // The walk's matches are the first matches in sort order; the search supplies the rest, and
-    // when the walk filled the page its LIMIT is 0, so PostgreSQL never starts it.
+    // The walk's matches are the first matches in sort order; the rest come from one of the
+    // searches after it, and when the walk filled the page their LIMIT is 0, so PostgreSQL never
+    // starts them.
     const columns = ['r.id', 'r.last_updated', 'r.created_at', ...(query.filters.some((filter) => filter.kind === 'missing') ? ['r.index_params'] : [])];
-    // Every filter is tested on the row in hand (see adaptiveCondition). The walk goes further when
-    // one of the searched type's own filters is hashed: its rows then cost a hash lookup each.
-    const hashed: string[] = [];
-    const walked = { ...rootSubject(scope), probe: true };
+    // Every filter is tested on the row in hand (see adaptiveCondition). The counts the hashable
+    // ones make set the walk's budget and choose the search that completes the page.
+    const walked: Subject = { ...rootSubject(scope), probe: 'adaptive' };
+    const counts: WalkCount[] = [];
     const tests = query.filters.map((filter) => {
-      if (listedByRange(filter) || hoistsHash(filter, walked)) hashed.push(scope.nextCountName());
+      if (listedByRange(filter) || hoistsHash(filter, walked)) counts.push({ name: scope.nextCountName(), filter });
       return filterCondition(filter, scope, walked);
     });
-    const probed = String(walkBudget(query.pageSize, 'probed'));
-    const budget = hashed.length === 0 ? probed : `(CASE WHEN ${hashed.map(few).join(' OR ')} THEN ${walkBudget(query.pageSize, 'hashed')} ELSE ${probed} END)`;
     ctes.push(...scope.counts, [
       'walk AS MATERIALIZED (',
-      `SELECT ${outputs} FROM (SELECT ${columns.join(', ')} FROM resources r WHERE ${[...resourceConditions(scope), ...keyset].join(' AND ')} ORDER BY ${orderBy} LIMIT ${budget}) AS r`,
+      `SELECT ${outputs} FROM (SELECT ${columns.join(', ')} FROM resources r WHERE ${[...resourceConditions(scope), ...keyset].join(' AND ')} ORDER BY ${orderBy} LIMIT ${walkLimit(counts, query.pageSize)}) AS r`,
       `WHERE ${tests.join(' AND ')}`,
       `ORDER BY ${orderBy} LIMIT ${limit})`,
     ].join('\n'));
-    page = `SELECT * FROM walk\nUNION ALL\n(${search([`r.id NOT IN (SELECT ${ids} FROM walk)`], `(SELECT ${limit} - count(*) FROM walk)`)})`;
+    const notWalked = `r.id NOT IN (SELECT ${ids} FROM walk)`;
+    const rest = `(SELECT ${limit} - count(*) FROM walk)`;
+    // One search completes the page: driven by the first filter the walk counted as matching few,
+    // or, when none did, planned. Their conditions on the counts are one-time filters, so
+    // PostgreSQL starts only the one that holds.
+    const drivers = counts.flatMap(({ name, filter }) => (drivesSearch(filter) ? [{ name, filter }] : []));
+    const driven = drivers.map(({ name, filter }, i) => {
+      const first = [few(name), ...drivers.slice(0, i).map((earlier) => `NOT ${few(earlier.name)}`)];
+      const each: Subject = { id: 'm.id', type: scope.resourceType, probe: 'each' };
+      const others = query.filters.filter((other) => other !== filter).map((other) => filterCondition(other, scope, each));
+      // Distinct: a resource may match a filter through several of its index rows.
+      const candidates = `SELECT DISTINCT d.resource_id AS id FROM (${matchingIds(filter, scope, rootSubject(scope))}) AS d`;
+      // Each passing match is then looked up in resources (LATERAL and fenced: a probe per match,
+      // where a join would hash the type's every resource for a handful of matches).
+      const live = `SELECT r.id, r.last_updated, r.created_at FROM resources r WHERE ${[...resourceConditions(scope), 'r.id = m.id'].join(' AND ')} OFFSET 0`;
+      return [
+        `SELECT ${outputs} FROM (SELECT m.id FROM (${candidates}) AS m WHERE ${allOf(others)} OFFSET 0) AS m`,
+        `CROSS JOIN LATERAL (${live}) AS r WHERE ${[...keyset, notWalked, ...first].join(' AND ')}`,
+        `ORDER BY ${orderBy} LIMIT ${rest}`,
+      ].join('\n');
+    });
+    const planned = search([notWalked, ...(drivers.length ? [`NOT ${anyOf(drivers.map(({ name }) => few(name)))}`] : [])], rest);
+    page = ['SELECT * FROM walk', ...[planned, ...driven].map((branch) => `(${branch})`)].join('\nUNION ALL\n');
   }
   // Outside the inner query the keys are its output columns o0, o1, …
   const pageKeys = keys.map((key, i) => ({ ...key, expr: `page.o${i}` }));
@@ -176,11 +197,40 @@ function walkable(query: SearchQuery): boolean {
  * it is enough to fill the page when one resource in two hundred matches, so a fruitless walk
  * costs milliseconds before the planned search takes over. Where a filter is hashed, a row that
  * fails it costs a hash lookup (a fraction of a microsecond) and only the rows that pass it are
- * probed, so the walk goes on far longer for the same cost: for a common code with a value range,
- * say, whose planned search must probe every Observation with the code.
+ * probed, so the walk goes on far longer for the same cost.
  */
 function walkBudget(pageSize: number, filters: 'probed' | 'hashed'): number {
   return filters === 'probed' ? Math.min(10_000, 200 * (pageSize + 1)) : Math.min(50_000, 1500 * (pageSize + 1));
+}
+
+/** A count made by a hashable walk filter (adaptiveCondition, hoistsHash), named by its CTE. */
+interface WalkCount { name: string; filter: SearchFilter }
+
+/**
+ * The walk's LIMIT. A filter counted as matching few would also drive the search after the walk
+ * (drivesSearch): a probe of the other filters per match, about ten times a walked row's cost. So
+ * the walk stops after that many rows per match: it still finds a page where the others pass
+ * often, and where they rarely pass it costs no more than the driven search it leaves the page to.
+ * At 1M, a code on 4,000 Observations with a value threshold near the top of its values read the
+ * whole hashed budget (31,500 rows, 14 ms) and then probed all 4,000 matches twice (31 ms).
+ */
+function walkLimit(counts: WalkCount[], pageSize: number): string {
+  const probed = String(walkBudget(pageSize, 'probed'));
+  if (counts.length === 0) return probed;
+  const hashed = walkBudget(pageSize, 'hashed');
+  const cases = [
+    ...counts.filter(({ filter }) => drivesSearch(filter)).map(({ name }) => `WHEN ${few(name)} THEN LEAST(${hashed}, ${WALK_ROWS_PER_MATCH} * (SELECT matches FROM ${name}))`),
+    ...counts.filter(({ filter }) => !drivesSearch(filter)).map(({ name }) => `WHEN ${few(name)} THEN ${hashed}`),
+  ];
+  return `(CASE ${cases.join(' ')} ELSE ${probed} END)`;
+}
+
+/** Rows a walk reads per match of a filter that would drive the search after it (see walkLimit). */
+const WALK_ROWS_PER_MATCH = 10;
+
+/** Whether a filter's matches, when few, can be listed to drive a search: a hashable one, not negated. */
+function drivesSearch(filter: SearchFilter): filter is TokenFilter | StringFilter | UriFilter {
+  return listedByRange(filter) && !(filter.kind === 'token' && filter.negate);
 }
 
 /** A filter matching fewer resources than this is hashed by the walk; more, and it is probed. */
@@ -204,7 +254,7 @@ function adaptiveCondition(filter: TokenFilter | StringFilter | UriFilter, scope
 
 /** Whether the filter's matches number fewer than `limit`: a count CTE, read as a boolean. */
 function countFew(filter: TokenFilter | StringFilter | UriFilter, scope: Scope, subject: Subject, limit = HASH_LIMIT): string {
-  return few(scope.addCount(`SELECT count(*) < ${limit} AS few FROM (${matchingIds(filter, scope, subject)} LIMIT ${limit}) AS c`));
+  return few(scope.addCount(`SELECT count(*) < ${limit} AS few, count(*) AS matches FROM (${matchingIds(filter, scope, subject)} LIMIT ${limit}) AS c`));
 }
 
 /**
@@ -223,7 +273,7 @@ const TARGET_HASH_LIMIT = 200;
  * with more it tests the row itself, the inner filter adaptive as anywhere else.
  */
 function hoistsHash(filter: SearchFilter, subject: Subject): filter is ReverseChainFilter & { filter: TokenFilter | StringFilter | UriFilter } {
-  return filter.kind === 'has' && subject.probe === true && listedByRange(filter.filter) && !(filter.filter.kind === 'token' && filter.filter.negate);
+  return filter.kind === 'has' && subject.probe === 'adaptive' && listedByRange(filter.filter) && !(filter.filter.kind === 'token' && filter.filter.negate);
 }
 
 /** The value of a count CTE made by adaptiveCondition. */
@@ -294,7 +344,7 @@ class Scope {
     return `h${this.counts.length}`;
   }
 
-  /** Adds a count CTE (a one-row `few` boolean) and returns its name. */
+  /** Adds a count CTE (one row: a `few` boolean and the `matches` counted) and returns its name. */
   addCount(query: string): string {
     const name = this.nextCountName();
     this.counts.push(`${name} AS MATERIALIZED (${query})`);
@@ -313,10 +363,12 @@ type SqlType = 'integer' | 'text' | 'text[]' | 'numeric' | 'timestamptz';
  * The resource a filter is about: expressions for its id and (bound) type, and the alias of its
  * `resources` row when one is in the query. The searched resource is `r`; the target of a chain
  * and the source of a `_has` are known by their search_reference row only. A `probe` subject is
- * tested one row at a time, as a walk reads it (see `probeFence`), and so are the resources its
- * chains and `_has` reach from it: each step follows the references of the row in hand.
+ * tested one row at a time (see `probeFence`), and so are the resources its chains and `_has`
+ * reach from it: each step follows the references of the row in hand. An `adaptive` one is a
+ * walk's row, whose hashable filters count their matches first (adaptiveCondition); `each` probes
+ * every filter.
  */
-interface Subject { id: string; type: string; row?: string; probe?: boolean }
+interface Subject { id: string; type: string; row?: string; probe?: 'adaptive' | 'each' }
 
 function rootSubject(scope: Scope): Subject {
   return { id: 'r.id', type: scope.resourceType, row: 'r' };
@@ -347,7 +399,7 @@ type IndexTable = 'search_token' | 'search_string' | 'search_reference' | 'searc
 
 function filterCondition(filter: SearchFilter, scope: Scope, subject: Subject): string {
   // A negation on a resource known by reference only must also find that resource (withRow).
-  if (subject.probe && listedByRange(filter) && (subject.row || !(filter.kind === 'token' && filter.negate))) return adaptiveCondition(filter, scope, subject);
+  if (subject.probe === 'adaptive' && listedByRange(filter) && (subject.row || !(filter.kind === 'token' && filter.negate))) return adaptiveCondition(filter, scope, subject);
   switch (filter.kind) {
     case 'token':
       if (filter.negate) return withRow(subject, scope, (row) => `NOT ${indexCondition(filter, scope, { ...subject, id: `${row}.id` })}`);

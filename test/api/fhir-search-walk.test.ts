@@ -8,12 +8,19 @@ import { searchAllPages } from '../helpers/fhir-search.js';
  * resources in sort order before the planned search supplies the rest, so small pages over a few
  * hundred resources exercise every case: the walk fills the page, finds some, or finds none, on
  * every page of a cursor, in both directions. The expected order is derived from the data.
+ * A code on fewer than 10,000 resources also limits the walk to ten rows per match, after which a
+ * search driven by that code's matches completes the page: 'rare' and 'sparse' take that path.
+ * 'sparse' is coded in two systems (two index rows per resource) and one of its resources is
+ * deleted, so that path must neither repeat nor resurrect a resource.
  */
 
 const SIZE = 300;
 const BUNDLES = 6;
 const RARE = new Set([17, 160, 290]);
 const codeOf = (i: number) => (RARE.has(i) ? 'rare' : i % 4 === 0 ? 'common' : 'other');
+const SPARSE = new Set([40, 41, 150, 151, 152, 260]);
+const DELETED = 151;
+const sparseCodings = (i: number) => (SPARSE.has(i) ? ['http://example.org/b', 'http://example.org/c'].map((system) => ({ system, code: 'sparse' })) : []);
 const idOf = (i: number) => `walk-${String(i).padStart(3, '0')}`;
 
 let t: TestApp;
@@ -29,7 +36,7 @@ before(async () => {
       const i = b * perBundle + k;
       const resource = {
         resourceType: 'Observation', id: idOf(i), status: 'final',
-        code: { coding: [{ system: 'http://example.org/codes', code: codeOf(i) }] },
+        code: { coding: [{ system: 'http://example.org/codes', code: codeOf(i) }, ...sparseCodings(i)] },
         valueQuantity: { value: i, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' },
       };
       return { resource, request: { method: 'PUT', url: `Observation/${idOf(i)}` } };
@@ -37,8 +44,12 @@ before(async () => {
     const res = await t.request('POST', '/v1/fhir', { key: tenant.keys.test, body: { resourceType: 'Bundle', type: 'transaction', entry }, contentType: 'application/fhir+json' });
     assert.equal(res.status, 200, res.body.slice(0, 500));
   }
+  const deleted = await t.request('DELETE', `/v1/fhir/Observation/${idOf(DELETED)}`, { key: tenant.keys.test });
+  assert.equal(deleted.status, 204, deleted.body);
 });
 after(() => t.close());
+
+const isSparse = (i: number) => SPARSE.has(i) && i !== DELETED;
 
 /** The indices in stored order (ascending last_updated, then id) that satisfy `keep`. */
 function expected(keep: (i: number) => boolean, descending = false): string[] {
@@ -55,6 +66,12 @@ describe('walk-first search pages', () => {
     ['Observation?code=common,rare&value-quantity=gt150&_count=3', expected((i) => codeOf(i) !== 'other' && i > 150)],
     ['Observation?code=other&value-quantity=lt40&_count=4&_sort=_id', expected((i) => codeOf(i) === 'other' && i < 40)],
     ['Observation?code=nothing&_count=1', []],
+    ['Observation?code=sparse&_count=2', expected(isSparse)],
+    ['Observation?code=sparse&_count=10&_sort=-_lastUpdated', expected(isSparse, true)],
+    ['Observation?code=sparse&value-quantity=gt100&_count=1', expected((i) => isSparse(i) && i > 100)],
+    ['Observation?code=http://example.org/b|sparse&value-quantity=lt200&_count=3&_sort=_id', expected((i) => isSparse(i) && i < 200)],
+    ['Observation?status=final&code=sparse&_count=2&_sort=-_lastUpdated', expected(isSparse, true)],
+    ['Observation?code=rare&_count=10', expected((i) => RARE.has(i))],
   ];
   for (const [query, want] of cases) {
     test(query, async () => {

@@ -183,18 +183,28 @@ describe('compileSearch', () => {
     const query = (filters: SearchFilter[], sort: SearchQuery['sort']): SearchQuery => ({ resourceType: 'Observation', filters, sort, pageSize: 20, total: 'none' });
     const walked = compileSearch(query([code], [{ by: 'lastUpdated', direction: 'desc' }]), PARTITION);
     assertSafe(walked);
-    // The walk reads index rows in sort order, testing the filters on each row, then the search
+    // The walk reads index rows in sort order, testing the filters on each row, then a search
     // supplies what it did not find. A code first counts its matches (h0, up to 10,000): below
-    // that it is hashed and the walk reads up to 1,500 × 21 rows, above it is probed (fenced, a
-    // per-row subplan) and the walk reads up to 200 × 21.
-    assert.match(walked.text, /^WITH h0 AS MATERIALIZED \(SELECT count\(\*\) < 10000 AS few FROM \(SELECT i\d+\.resource_id FROM search_token i\d+ WHERE [^\n]* LIMIT 10000\) AS c\),\nwalk AS MATERIALIZED \(\n/);
-    assert.match(walked.text, /\nSELECT r\.last_updated AS o0, r\.id AS o1 FROM \(SELECT r\.id, r\.last_updated, r\.created_at FROM resources r WHERE [^\n]* ORDER BY r\.last_updated DESC, r\.id DESC LIMIT \(CASE WHEN \(SELECT few FROM h0\) THEN 31500 ELSE 4200 END\)\) AS r\n/);
+    // that it is hashed and the walk reads up to ten rows per match (at most 1,500 × 21), above it
+    // is probed (fenced, a per-row subplan) and the walk reads up to 200 × 21.
+    assert.match(walked.text, /^WITH h0 AS MATERIALIZED \(SELECT count\(\*\) < 10000 AS few, count\(\*\) AS matches FROM \(SELECT i\d+\.resource_id FROM search_token i\d+ WHERE [^\n]* LIMIT 10000\) AS c\),\nwalk AS MATERIALIZED \(\n/);
+    assert.match(walked.text, /\nSELECT r\.last_updated AS o0, r\.id AS o1 FROM \(SELECT r\.id, r\.last_updated, r\.created_at FROM resources r WHERE [^\n]* ORDER BY r\.last_updated DESC, r\.id DESC LIMIT \(CASE WHEN \(SELECT few FROM h0\) THEN LEAST\(31500, 10 \* \(SELECT matches FROM h0\)\) ELSE 4200 END\)\) AS r\n/);
     assert.match(walked.text, /\nWHERE \(\(NOT \(SELECT few FROM h0\) OR r\.id IN \(SELECT i\d+\.resource_id FROM search_token [^\n]*\)\) AND \(\(SELECT few FROM h0\) OR EXISTS \(SELECT 1 FROM search_token [^\n]* OFFSET 0\)\)\)\nORDER BY r\.last_updated DESC, r\.id DESC LIMIT 21\)\n/);
-    const search = walked.text.slice(walked.text.indexOf('UNION ALL'));
-    assert.match(search, /UNION ALL\n\(SELECT .* AND r\.id NOT IN \(SELECT o1 FROM walk\)\nORDER BY r\.last_updated DESC, r\.id DESC LIMIT \(SELECT 21 - count\(\*\) FROM walk\)\)/s);
-    assert.doesNotMatch(search, /OFFSET 0|h0/, 'the planned search is neither fenced nor adaptive');
-    // A value range is never hashed: counting it could read the whole parameter.
+    // Then one of two searches, by the count: planned when the code matches many, neither fenced
+    // nor adaptive; driven by the code's matches when it matches few.
+    const [, planned, driven] = walked.text.split('\nUNION ALL\n');
+    assert.match(planned, /^\(SELECT .* AND r\.id NOT IN \(SELECT o1 FROM walk\) AND NOT \(SELECT few FROM h0\)\nORDER BY r\.last_updated DESC, r\.id DESC LIMIT \(SELECT 21 - count\(\*\) FROM walk\)\)$/s);
+    assert.doesNotMatch(planned.replace('NOT (SELECT few FROM h0)', ''), /OFFSET 0|h0/);
+    assert.match(driven, /^\(SELECT r\.last_updated AS o0, r\.id AS o1 FROM \(SELECT m\.id FROM \(SELECT DISTINCT d\.resource_id AS id FROM \(SELECT i\d+\.resource_id FROM search_token [^\n]*\) AS d\) AS m WHERE TRUE OFFSET 0\) AS m\nCROSS JOIN LATERAL \(SELECT r\.id, r\.last_updated, r\.created_at FROM resources r WHERE [^\n]* AND r\.id = m\.id OFFSET 0\) AS r WHERE r\.id NOT IN \(SELECT o1 FROM walk\) AND \(SELECT few FROM h0\)\nORDER BY r\.last_updated DESC, r\.id DESC LIMIT \(SELECT 21 - count\(\*\) FROM walk\)\)\n\) AS page\n/);
+    // The driven search probes the other filters on each of the driver's matches, before it looks
+    // the match up in resources; with two hashable filters the first that matches few drives.
+    const status: SearchFilter = { kind: 'token', param: 'status', negate: false, anyOf: [{ match: 'code', code: 'final' }] };
     const quantity: SearchFilter = { kind: 'quantity', param: 'value-quantity', anyOf: [{ comparator: 'gt', value: '5', low: '4.5', high: '5.5' }] };
+    const [, plannedTwo, byStatus, byCode] = compileSearch(query([status, code, quantity], [{ by: 'lastUpdated', direction: 'asc' }]), PARTITION).text.split('\nUNION ALL\n');
+    assert.match(plannedTwo, / AND NOT \(\(SELECT few FROM h0\) OR \(SELECT few FROM h1\)\)\n/);
+    assert.match(byStatus, /AS m WHERE \(EXISTS \(SELECT 1 FROM search_token i\d+ WHERE [^\n]*resource_id = m\.id AND [^\n]* OFFSET 0\) AND EXISTS \(SELECT 1 FROM search_quantity i\d+ WHERE [^\n]*resource_id = m\.id [^\n]* OFFSET 0\)\) OFFSET 0\) AS m\n[^\n]* AND \(SELECT few FROM h0\)\n/);
+    assert.match(byCode, / AND \(SELECT few FROM h1\) AND NOT \(SELECT few FROM h0\)\n/);
+    // A value range is never hashed: counting it could read the whole parameter.
     const ranged = compileSearch(query([quantity], [{ by: 'lastUpdated', direction: 'asc' }]), PARTITION);
     assert.doesNotMatch(ranged.text, /h0|few/);
     assert.match(ranged.text, /LIMIT 4200\) AS r\nWHERE EXISTS \(SELECT 1 FROM search_quantity [^\n]* OFFSET 0\)\n/);
@@ -204,7 +214,7 @@ describe('compileSearch', () => {
     const chained = compileSearch(query([chain], [{ by: 'lastUpdated', direction: 'asc' }]), PARTITION);
     const walk = chained.text.slice(0, chained.text.indexOf('UNION ALL'));
     assert.equal((walk.match(/OFFSET 0/g) ?? []).length, 2);
-    assert.match(walk, /^WITH h0 AS MATERIALIZED \(SELECT count\(\*\) < 10000 AS few FROM \(SELECT i\d+\.resource_id FROM search_string /);
+    assert.match(walk, /^WITH h0 AS MATERIALIZED \(SELECT count\(\*\) < 10000 AS few, count\(\*\) AS matches FROM \(SELECT i\d+\.resource_id FROM search_string /);
     assert.match(walk, /i\d+\.target_id IN \(SELECT i\d+\.resource_id FROM search_string /);
     assert.match(walk, / LIMIT 4200\) AS r\n/);
     assert.doesNotMatch(chained.text.slice(chained.text.indexOf('UNION ALL')), /OFFSET 0|h0/);
@@ -214,7 +224,7 @@ describe('compileSearch', () => {
     const has: SearchFilter = { kind: 'has', sourceType: 'Observation', param: 'patient', filter: code };
     const hased = compileSearch({ ...query([has], [{ by: 'lastUpdated', direction: 'asc' }]), resourceType: 'Patient' }, PARTITION);
     const hasWalk = hased.text.slice(0, hased.text.indexOf('UNION ALL'));
-    assert.match(hasWalk, /^WITH h0 AS MATERIALIZED \(SELECT count\(\*\) < 200 AS few FROM \(SELECT i\d+\.resource_id FROM search_token [^\n]* LIMIT 200\) AS c\),\nh1 AS MATERIALIZED \(SELECT count\(\*\) < 10000 AS few /);
+    assert.match(hasWalk, /^WITH h0 AS MATERIALIZED \(SELECT count\(\*\) < 200 AS few, count\(\*\) AS matches FROM \(SELECT i\d+\.resource_id FROM search_token [^\n]* LIMIT 200\) AS c\),\nh1 AS MATERIALIZED \(SELECT count\(\*\) < 10000 AS few, /);
     assert.match(hasWalk, /LIMIT \(CASE WHEN \(SELECT few FROM h0\) THEN 31500 ELSE 4200 END\)\) AS r\n/);
     assert.match(hasWalk, /\(NOT \(SELECT few FROM h0\) OR r\.id IN \(SELECT i\d+\.target_id FROM search_reference i\d+ WHERE [^\n]*\.resource_id IN \(SELECT i\d+\.resource_id FROM search_token /);
     assert.match(hasWalk, /\(\(SELECT few FROM h0\) OR EXISTS \(SELECT 1 FROM search_reference i\d+ WHERE [^\n]*\(SELECT few FROM h1\)[^\n]* OFFSET 0\)\)/);

@@ -83,11 +83,12 @@ export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery
   };
 
   const ctes: string[] = [];
-  // Without filters or sort joins every row the inner query reads is a page row: it reads them
-  // whole, where the join back to resources would only repeat each row's lookup.
-  const direct = query.filters.length === 0 && sortJoins.length === 0;
+  // Without filters or sort joins every row the inner query reads is a page row, and a filter that
+  // names resources (a patient's references, say) matches few more than a page: such a query reads
+  // its rows whole, where the join back to resources would repeat each page row's lookup.
+  const direct = sortJoins.length === 0 && (query.filters.length === 0 || namesResources(query));
   let page = direct
-    ? `SELECT ${resourceColumns('r')}, ${outputs} FROM resources r WHERE ${[...resourceConditions(scope), ...keyset].join(' AND ')} ORDER BY ${orderBy} LIMIT ${limit}`
+    ? `SELECT ${resourceColumns('r')}, ${outputs} FROM resources r WHERE ${[...resourceConditions(scope), ...filters, ...keyset].join(' AND ')} ORDER BY ${orderBy} LIMIT ${limit}`
     : search([], limit);
   if (walkable(query)) {
     // The walk's matches are the first matches in sort order; the rest come from one of the
@@ -188,8 +189,13 @@ function walkable(query: SearchQuery): boolean {
     query.pageSize > 0 &&
     query.filters.length > 0 &&
     query.sort.every((spec) => spec.by !== 'param' && spec.direction === direction) &&
-    !query.filters.some((filter) => filter.kind === 'reference' || filter.kind === 'id' || filter.kind === 'compartment')
+    !namesResources(query)
   );
+}
+
+/** Whether a filter names particular resources (a reference, `_id`, a compartment): those match few. */
+function namesResources(query: SearchQuery): boolean {
+  return query.filters.some((filter) => filter.kind === 'reference' || filter.kind === 'id' || filter.kind === 'compartment');
 }
 
 /**

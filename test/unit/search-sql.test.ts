@@ -137,24 +137,29 @@ describe('compileSearch', () => {
     const after = { values: ['2024-01-01T00:00:00.000000Z'], id: 'p1' };
     const sort = [{ by: 'lastUpdated', direction: 'asc' }] as const;
     const filtered = compileSearch(
-      { resourceType: 'Patient', filters: [{ kind: 'id', anyOf: ['p2', 'p3'] }], sort: [...sort], pageSize: 20, after, total: 'none' },
+      { resourceType: 'Patient', filters: [{ kind: 'token', param: 'gender', negate: false, anyOf: [{ match: 'code', code: 'female' }] }], sort: [...sort], pageSize: 20, after, total: 'none' },
       PARTITION,
     );
     assertSafe(filtered);
     // The page's ids are found and limited first; only then are their rows read whole. The limit
     // is part of the text, so that a statement planned once for all values still knows it.
-    assert.match(filtered.text, /LIMIT 21\n\) AS page\nJOIN resources r ON .* r\.id = page\.o1\nORDER BY page\.o0 ASC, page\.o1 ASC$/);
+    assert.match(filtered.text, /LIMIT \(SELECT 21 - count\(\*\) FROM walk\)\)\n\) AS page\nJOIN resources r ON .* r\.id = page\.o1\nORDER BY page\.o0 ASC, page\.o1 ASC$/);
     assert.ok(!filtered.values.includes(21));
-    assert.match(filtered.text, /ORDER BY r\.last_updated ASC, r\.id ASC/);
-    assert.doesNotMatch(filtered.text.slice(filtered.text.indexOf('FROM (')), /content/);
+    assert.match(filtered.text, /ORDER BY r\.last_updated ASC, r\.id ASC LIMIT 21\)/);
+    assert.doesNotMatch(filtered.text.slice(filtered.text.indexOf('\nFROM (\n')), /content/);
     assert.match(filtered.text, /\(r\.last_updated, r\.id\) > \(\$\d+::timestamptz, \$\d+::text\)/);
     assert.ok(filtered.values.includes('2024-01-01T00:00:00.000000Z') && filtered.values.includes('p1'));
 
-    // Without filters every row read is a page row: read whole at once, with no join back.
+    // Without filters every row read is a page row, and a filter naming resources matches few
+    // more than a page: such pages are read whole at once, with no join back.
     const unfiltered = compileSearch({ resourceType: 'Patient', filters: [], sort: [...sort], pageSize: 20, after, total: 'none' }, PARTITION);
     assertSafe(unfiltered);
     assert.match(unfiltered.text, /^SELECT page\.id, page\.content, .*\nFROM \(\nSELECT r\.id, r\.content, .* FROM resources r WHERE .*\(r\.last_updated, r\.id\) > .* ORDER BY r\.last_updated ASC, r\.id ASC LIMIT 21\n\) AS page\nORDER BY page\.o0 ASC, page\.o1 ASC$/);
     assert.doesNotMatch(unfiltered.text, /JOIN/);
+    const named = compileSearch({ resourceType: 'Patient', filters: [{ kind: 'id', anyOf: ['p2', 'p3'] }], sort: [...sort], pageSize: 20, after, total: 'none' }, PARTITION);
+    assertSafe(named);
+    assert.match(named.text, /^SELECT page\.id, page\.content, .*\nFROM \(\nSELECT r\.id, r\.content, .* FROM resources r WHERE .* AND r\.id = ANY\(\$\d+::text\[\]\) AND \(r\.last_updated, r\.id\) > .* ORDER BY r\.last_updated ASC, r\.id ASC LIMIT 21\n\) AS page\nORDER BY page\.o0 ASC, page\.o1 ASC$/);
+    assert.doesNotMatch(named.text, /JOIN/);
   });
 
   it('orders missing sort values last and expands the keyset for them', () => {

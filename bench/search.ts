@@ -84,7 +84,12 @@ async function loadDataset(port: number, keys: string[], size: number, loaders: 
 function recordStatements(db: Database): { during<T>(fn: () => Promise<T>): Promise<Array<{ text: string; values: unknown[] }>> } {
   let recording = false;
   const recorded: Array<{ text: string; values: unknown[] }> = [];
-  db.pool.on('connect', (client) => {
+  // Patched on checkout, not on connect: the pool may still hold connections opened before this
+  // (by the migrations), and a request served by one of those went unrecorded.
+  const patched = new WeakSet<object>();
+  db.pool.on('acquire', (client) => {
+    if (patched.has(client)) return;
+    patched.add(client);
     const original = client.query.bind(client) as (...args: unknown[]) => unknown;
     (client as unknown as { query: (...args: unknown[]) => unknown }).query = (config: unknown, ...rest: unknown[]) => {
       const statement = config as { text?: string; values?: unknown[] };

@@ -362,7 +362,7 @@ class Scope {
   }
 }
 
-type SqlType = 'integer' | 'text' | 'text[]' | 'numeric' | 'timestamptz';
+export type SqlType = 'integer' | 'text' | 'text[]' | 'numeric' | 'timestamptz';
 
 /**
  * The resource a filter is about: expressions for its id and (bound) type, and the alias of its
@@ -711,15 +711,30 @@ function sortKeys(sort: SortSpec[], scope: Scope): SortKey[] {
 function sortKey(spec: SortSpec, scope: Scope): SortKey {
   switch (spec.by) {
     case 'lastUpdated':
-      return { expr: 'r.last_updated', type: 'timestamptz', nullable: false, direction: spec.direction };
+      return { expr: 'r.last_updated', type: sortKeyType(spec), nullable: false, direction: spec.direction };
     case 'created':
-      return { expr: 'r.created_at', type: 'timestamptz', nullable: false, direction: spec.direction };
+      return { expr: 'r.created_at', type: sortKeyType(spec), nullable: false, direction: spec.direction };
     case 'id':
       return idKey(spec.direction);
     case 'param':
       return paramSortKey(spec.param, spec.valueType, spec.direction, scope);
   }
 }
+
+/** The SQL type of a sort key's values: the cursor keeps them in its text form (src/store/search.ts). */
+export function sortKeyType(spec: SortSpec): SqlType {
+  switch (spec.by) {
+    case 'lastUpdated':
+    case 'created':
+      return 'timestamptz';
+    case 'id':
+      return 'text';
+    case 'param':
+      return PARAM_SORT_TYPES[spec.valueType];
+  }
+}
+
+const PARAM_SORT_TYPES: Record<SortValueType, SqlType> = { date: 'timestamptz', number: 'numeric', text: 'text' };
 
 function idKey(direction: SortDirection): SortKey {
   return { expr: 'r.id', type: 'text', nullable: false, direction, by: 'id' };
@@ -732,8 +747,7 @@ function paramSortKey(param: string, valueType: keyof typeof SORT_COLUMNS, direc
   const join =
     `LEFT JOIN search_sort ${s} ON ${s}.partition_id = ${scope.partition} AND ${s}.resource_type = ${scope.resourceType}` +
     ` AND ${s}.resource_id = r.id AND ${s}.param = ${scope.bind(param, 'text')}`;
-  const types: Record<SortValueType, SqlType> = { date: 'timestamptz', number: 'numeric', text: 'text' };
-  return { expr: `${s}.${column}`, type: types[valueType], nullable: true, direction, join };
+  return { expr: `${s}.${column}`, type: PARAM_SORT_TYPES[valueType], nullable: true, direction, join };
 }
 
 function orderByTerm(key: SortKey): string {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isoInstant, type Tx } from './database.js';
 import type { CursorPosition, SearchQuery, SortSpec } from './search-query.js';
-import { compileCount, compileMatches, compileSearch, TOTAL_THRESHOLD } from './search-sql.js';
+import { compileCount, compileMatches, compileSearch, sortKeyType, TOTAL_THRESHOLD } from './search-sql.js';
 
 /** One matching resource. Instants are ISO 8601 UTC with milliseconds, e.g. 2024-03-01T10:00:00.000Z. */
 export interface SearchRow {
@@ -108,8 +108,7 @@ function toSearchRow(record: ResourceRecord): SearchRow {
 function positionOf(record: PageRecord, sort: SortSpec[]): CursorPosition {
   const values = sort.map((spec, i) => {
     const value = record[`k${i}`] ?? null;
-    const instant = spec.by === 'lastUpdated' || spec.by === 'created' || (spec.by === 'param' && spec.valueType === 'date');
-    return value !== null && instant ? isoInstant(value, 6) : value;
+    return value !== null && sortKeyType(spec) === 'timestamptz' ? isoInstant(value, 6) : value;
   });
   return { values, id: record.id };
 }

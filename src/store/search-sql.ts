@@ -217,14 +217,18 @@ interface WalkCount { name: string; filter: SearchFilter }
  * (drivesSearch): a probe of the other filters per match, about ten times a walked row's cost (4
  * against 0.4 µs at 1M). So the walk stops after that many rows per match: it still finds a page
  * where the others pass often, and where they rarely pass it costs no more than the driven search
- * it leaves the page to. A code on 300 Observations is walked for 3,000 rows, not 31,500.
+ * it leaves the page to. A code on 300 Observations is walked for 3,000 rows, not 31,500. With no
+ * more matches than the page holds (pageSize + 1 rows) the walk cannot fill it, so it reads
+ * nothing: a name shared by two patients goes straight to the driven search.
  */
 function walkLimit(counts: WalkCount[], pageSize: number): string {
   const probed = String(walkBudget(pageSize, 'probed'));
   if (counts.length === 0) return probed;
   const hashed = walkBudget(pageSize, 'hashed');
+  const perMatch = (name: string) =>
+    `(CASE WHEN (SELECT matches FROM ${name}) <= ${pageSize + 1} THEN 0 ELSE LEAST(${hashed}, ${WALK_ROWS_PER_MATCH} * (SELECT matches FROM ${name})) END)`;
   const cases = [
-    ...counts.filter(({ filter }) => drivesSearch(filter)).map(({ name }) => `WHEN ${few(name)} THEN LEAST(${hashed}, ${WALK_ROWS_PER_MATCH} * (SELECT matches FROM ${name}))`),
+    ...counts.filter(({ filter }) => drivesSearch(filter)).map(({ name }) => `WHEN ${few(name)} THEN ${perMatch(name)}`),
     ...counts.filter(({ filter }) => !drivesSearch(filter)).map(({ name }) => `WHEN ${few(name)} THEN ${hashed}`),
   ];
   return `(CASE ${cases.join(' ')} ELSE ${probed} END)`;

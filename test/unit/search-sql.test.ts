@@ -190,10 +190,14 @@ describe('compileSearch', () => {
     assertSafe(walked);
     // The walk reads index rows in sort order, testing the filters on each row, then a search
     // supplies what it did not find. A code first counts its matches (h0, up to 10,000): below
-    // that it is hashed and the walk reads up to ten rows per match (at most 1,500 × 21), above it
-    // is probed (fenced, a per-row subplan) and the walk reads up to 200 × 21.
+    // that it is hashed and the walk reads up to ten rows per match (at most 1,500 × 21), or none
+    // when the matches would not fill the page; above it the code is probed (fenced, a per-row
+    // subplan) and the walk reads up to 200 × 21.
     assert.match(walked.text, /^WITH h0 AS MATERIALIZED \(SELECT count\(\*\) < 10000 AS few, count\(\*\) AS matches FROM \(SELECT i\d+\.resource_id FROM search_token i\d+ WHERE [^\n]* LIMIT 10000\) AS c\),\nwalk AS MATERIALIZED \(\n/);
-    assert.match(walked.text, /\nSELECT r\.last_updated AS o0, r\.id AS o1 FROM \(SELECT r\.id, r\.last_updated, r\.created_at FROM resources r WHERE [^\n]* ORDER BY r\.last_updated DESC, r\.id DESC LIMIT \(CASE WHEN \(SELECT few FROM h0\) THEN LEAST\(31500, 10 \* \(SELECT matches FROM h0\)\) ELSE 4200 END\)\) AS r\n/);
+    assert.match(
+      walked.text,
+      /\nSELECT r\.last_updated AS o0, r\.id AS o1 FROM \(SELECT r\.id, r\.last_updated, r\.created_at FROM resources r WHERE [^\n]* ORDER BY r\.last_updated DESC, r\.id DESC LIMIT \(CASE WHEN \(SELECT few FROM h0\) THEN \(CASE WHEN \(SELECT matches FROM h0\) <= 21 THEN 0 ELSE LEAST\(31500, 10 \* \(SELECT matches FROM h0\)\) END\) ELSE 4200 END\)\) AS r\n/,
+    );
     assert.match(walked.text, /\nWHERE \(\(NOT \(SELECT few FROM h0\) OR r\.id IN \(SELECT i\d+\.resource_id FROM search_token [^\n]*\)\) AND \(\(SELECT few FROM h0\) OR EXISTS \(SELECT 1 FROM search_token [^\n]* OFFSET 0\)\)\)\nORDER BY r\.last_updated DESC, r\.id DESC LIMIT 21\)\n/);
     // Then one of two searches, by the count: planned when the code matches many, neither fenced
     // nor adaptive; driven by the code's matches when it matches few.

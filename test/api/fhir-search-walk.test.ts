@@ -11,7 +11,8 @@ import { searchAllPages } from '../helpers/fhir-search.js';
  * A code on fewer than 10,000 resources also limits the walk to ten rows per match, after which a
  * search driven by that code's matches completes the page: 'rare' and 'sparse' take that path.
  * 'sparse' is coded in two systems (two index rows per resource) and one of its resources is
- * deleted, so that path must neither repeat nor resurrect a resource.
+ * deleted, so that path must neither repeat nor resurrect a resource. With no more matching index
+ * rows than the page holds (`_count` + 1) the walk reads nothing ('rare' by 2 and by 10, 'sparse' by 20).
  */
 
 const SIZE = 300;
@@ -72,6 +73,10 @@ describe('walk-first search pages', () => {
     ['Observation?code=http://example.org/b|sparse&value-quantity=lt200&_count=3&_sort=_id', expected((i) => isSparse(i) && i < 200)],
     ['Observation?status=final&code=sparse&_count=2&_sort=-_lastUpdated', expected(isSparse, true)],
     ['Observation?code=rare&_count=10', expected((i) => RARE.has(i))],
+    // No more index rows than the page holds: the walk reads nothing and the driven search
+    // supplies every row, each once, without the deleted one.
+    ['Observation?code=sparse&_count=20', expected(isSparse)],
+    ['Observation?code=sparse&status=final&_count=11&_sort=_id', expected(isSparse)],
   ];
   for (const [query, want] of cases) {
     test(query, async () => {

@@ -40,6 +40,9 @@ export interface QuantityRow {
   unit: string;
   canonicalValue: string | null;
   canonicalCode: string | null;
+  /** In a composite whose first part is a token: that part's system and code in the same group (one row per coded token), else null. */
+  leadSystem: string | null;
+  leadCode: string | null;
 }
 export interface SortRow {
   param: string;

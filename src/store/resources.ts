@@ -85,9 +85,10 @@ export const indexInserts: Array<{ table: string; columns: string[]; types: stri
     rows: (r) => r.number.map((t) => [t.param, t.grp, t.value, t.low, t.high]),
   },
   {
-    table: 'search_quantity', columns: ['param', 'grp', 'value', 'low', 'high', 'system', 'code', 'unit', 'canonical_value', 'canonical_code'],
-    types: ['text', 'int2', 'numeric', 'numeric', 'numeric', 'text', 'text', 'text', 'numeric', 'text'],
-    rows: (r) => r.quantity.map((t) => [t.param, t.grp, t.value, t.low, t.high, t.system, t.code, t.unit, t.canonicalValue, t.canonicalCode]),
+    table: 'search_quantity',
+    columns: ['param', 'grp', 'value', 'low', 'high', 'system', 'code', 'unit', 'canonical_value', 'canonical_code', 'lead_system', 'lead_code'],
+    types: ['text', 'int2', 'numeric', 'numeric', 'numeric', 'text', 'text', 'text', 'numeric', 'text', 'text', 'text'],
+    rows: (r) => r.quantity.map((t) => [t.param, t.grp, t.value, t.low, t.high, t.system, t.code, t.unit, t.canonicalValue, t.canonicalCode, t.leadSystem, t.leadCode]),
   },
   {
     table: 'search_sort', columns: ['param', 'asc_text', 'desc_text', 'asc_number', 'desc_number', 'asc_date', 'desc_date'],

@@ -1,10 +1,12 @@
 import type {
+  CompositeFilter,
   CursorPosition,
   DateRangeMatch,
   IndexFilter,
   NumberMatch,
   QuantityMatch,
   ReferenceInclude,
+  QuantityFilter,
   ReferenceMatch,
   ReverseChainFilter,
   SearchFilter,
@@ -59,7 +61,7 @@ export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery
   assertPageSize(query.pageSize);
   const scope = new Scope(partitionId, query.resourceType);
   const keys = sortKeys(query.sort, scope);
-  const filters = query.filters.map((filter) => filterCondition(filter, scope, rootSubject(scope)));
+  const filters = tested(query.filters).map((filter) => filterCondition(filter, scope, rootSubject(scope)));
   const keyset = query.after ? [keysetCondition(keys, cursorValues(query.sort, query.after), scope)] : [];
   // Page size and walk budget are validated integers written into the text, not bound: a statement
   // planned once for all values (a generic plan, src/store/search.ts) must still know its LIMIT.
@@ -118,7 +120,7 @@ export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery
     const driven = drivers.map(({ name, filter }, i) => {
       const chosen = [few(name), ...drivers.slice(0, i).map((earlier) => `NOT ${few(earlier.name)}`)];
       const each: Subject = { id: 'm.id', type: scope.resourceType, probe: 'each' };
-      const others = query.filters.filter((other) => other !== filter).map((other) => filterCondition(other, scope, each));
+      const others = tested(query.filters).filter((other) => other !== filter).map((other) => filterCondition(other, scope, each));
       // Distinct: a resource may match a filter through several of its index rows.
       const candidates = `SELECT DISTINCT d.resource_id AS id FROM (${matchingIds(filter, scope, rootSubject(scope))}) AS d`;
       // Each passing match is then looked up in resources (LATERAL and fenced: a probe per match,
@@ -193,6 +195,14 @@ function walkable(query: SearchQuery): boolean {
   );
 }
 
+/**
+ * The filters a match must pass: all but the implied ones (CompositeFilter.implied), which the
+ * others already test; those only count their matches, drive a search and narrow a walk.
+ */
+function tested(filters: SearchFilter[]): SearchFilter[] {
+  return filters.filter((filter) => !(filter.kind === 'composite' && filter.implied));
+}
+
 /** Whether one of the query's filters names particular resources (a reference, `_id`, a compartment): those match few. */
 function namesResources(query: SearchQuery): boolean {
   return query.filters.some((filter) => filter.kind === 'reference' || filter.kind === 'id' || filter.kind === 'compartment');
@@ -238,7 +248,7 @@ function walkLimit(counts: WalkCount[], pageSize: number): string {
 const WALK_ROWS_PER_MATCH = 10;
 
 /** Whether a filter's matches, when few, can be listed to drive a search: a hashable one, not negated. */
-function drivesSearch(filter: SearchFilter): filter is TokenFilter | StringFilter | UriFilter {
+function drivesSearch(filter: SearchFilter): filter is RangeFilter {
   return listedByRange(filter) && !(filter.kind === 'token' && filter.negate);
 }
 
@@ -255,14 +265,18 @@ const HASH_LIMIT = 10_000;
  * gathered at run time. Each branch sits behind an OR, where PostgreSQL neither flattens the
  * subquery into a join (which would lose the walk's order) nor evaluates the branch it skips.
  */
-function adaptiveCondition(filter: TokenFilter | StringFilter | UriFilter, scope: Scope, subject: Subject): string {
+function adaptiveCondition(filter: RangeFilter, scope: Scope, subject: Subject): string {
   const fewer = countFew(filter, scope, subject);
   const not = filter.kind === 'token' && filter.negate ? 'NOT ' : '';
-  return `((NOT ${fewer} OR ${not}${subject.id} IN (${matchingIds(filter, scope, subject)})) AND (${fewer} OR ${not}${indexCondition(filter, scope, subject)}))`;
+  const listed = `(NOT ${fewer} OR ${not}${subject.id} IN (${matchingIds(filter, scope, subject)}))`;
+  // An implied filter only narrows the walk where it matches few: the others test it anyway.
+  if (filter.kind === 'composite' && filter.implied) return listed;
+  const probed = filter.kind === 'composite' ? filterCondition(filter, scope, { ...subject, probe: 'each' }) : `${not}${indexCondition(filter, scope, subject)}`;
+  return `(${listed} AND (${fewer} OR ${probed}))`;
 }
 
 /** Whether the filter's matches number fewer than `limit`: a count CTE, read as a boolean. */
-function countFew(filter: TokenFilter | StringFilter | UriFilter, scope: Scope, subject: Subject, limit = HASH_LIMIT): string {
+function countFew(filter: RangeFilter, scope: Scope, subject: Subject, limit = HASH_LIMIT): string {
   return few(scope.addCount(`SELECT count(*) < ${limit} AS few, count(*) AS matches FROM (${matchingIds(filter, scope, subject)} LIMIT ${limit}) AS c`));
 }
 
@@ -281,7 +295,7 @@ const TARGET_HASH_LIMIT = 200;
  * than TARGET_HASH_LIMIT inner matches the walk hashes their targets and looks each row up there;
  * with more it tests the row itself, the inner filter adaptive as anywhere else.
  */
-function hoistsHash(filter: SearchFilter, subject: Subject): filter is ReverseChainFilter & { filter: TokenFilter | StringFilter | UriFilter } {
+function hoistsHash(filter: SearchFilter, subject: Subject): filter is ReverseChainFilter & { filter: RangeFilter } {
   return filter.kind === 'has' && subject.probe === 'adaptive' && drivesSearch(filter.filter);
 }
 
@@ -290,27 +304,49 @@ function few(name: string): string {
   return `(SELECT few FROM ${name})`;
 }
 
+/** A filter whose matches a lookup index lists as one range (listedByRange). */
+type RangeFilter = TokenFilter | StringFilter | UriFilter | CompositeFilter;
+
 /**
  * Whether a lookup index lists the filter's matches as one range, so that counting them reads no
  * more entries than it counts: one code (search_token_lookup), one string prefix or exact string,
- * one uri. A value range of a quantity without a unit, or a `:contains`, scans the whole parameter.
+ * one uri, one code and quantity of a composite (search_quantity_by_lead). A value range of a
+ * quantity without a unit, or a `:contains`, scans the whole parameter.
  */
-function listedByRange(filter: SearchFilter): filter is TokenFilter | StringFilter | UriFilter {
+function listedByRange(filter: SearchFilter): filter is RangeFilter {
   switch (filter.kind) {
     case 'token': return filter.anyOf.length === 1 && (filter.anyOf[0].match === 'ofType' || (filter.anyOf[0].match === 'code' && filter.anyOf[0].code !== undefined));
     case 'string': return filter.anyOf.length === 1 && filter.anyOf[0].mode !== 'contains';
     case 'uri': return filter.anyOf.length === 1 && filter.anyOf[0].match === 'equals';
+    case 'composite': return ledQuantity(filter) !== undefined;
     default: return false;
   }
 }
 
+/**
+ * A composite filter of one alternative whose parts are one code (with or without its system, not
+ * negated) and one quantity comparison: its quantity part rows carry that code as their lead
+ * (migration 008), so search_quantity_by_lead lists its matches, code first, then value.
+ */
+function ledQuantity(filter: CompositeFilter): { code: string; system?: string; quantity: QuantityFilter } | undefined {
+  const [lead, quantity, ...more] = filter.anyOf.length === 1 ? filter.anyOf[0] : [];
+  if (more.length > 0 || lead?.kind !== 'token' || quantity?.kind !== 'quantity' || lead.negate || lead.anyOf.length !== 1 || quantity.anyOf.length !== 1) return undefined;
+  const match = lead.anyOf[0];
+  if (match.match !== 'code' || match.code === undefined) return undefined;
+  return { code: match.code, ...(match.system !== undefined ? { system: match.system } : {}), quantity };
+}
+
 /** The ids of the resources of the subject's type whose rows match `filter` (negations aside). */
-function matchingIds(filter: IndexFilter, scope: Scope, subject: Subject): string {
+function matchingIds(filter: IndexFilter | CompositeFilter, scope: Scope, subject: Subject): string {
   const x = scope.alias('i');
-  return (
-    `SELECT ${x}.resource_id FROM ${INDEX_TABLE_OF[filter.kind]} ${x} WHERE ${x}.partition_id = ${scope.partition}` +
-    ` AND ${x}.resource_type = ${subject.type} AND ${x}.param = ${scope.bind(filter.param, 'text')} AND ${rowMatch(filter, x, scope)}`
-  );
+  const rows = (table: IndexTable, param: string) =>
+    `SELECT ${x}.resource_id FROM ${table} ${x} WHERE ${x}.partition_id = ${scope.partition}` +
+    ` AND ${x}.resource_type = ${subject.type} AND ${x}.param = ${scope.bind(param, 'text')}`;
+  if (filter.kind !== 'composite') return `${rows(INDEX_TABLE_OF[filter.kind], filter.param)} AND ${rowMatch(filter, x, scope)}`;
+  const led = ledQuantity(filter);
+  if (!led) throw new RangeError('this composite filter is not listed by one range');
+  const lead = [`${x}.lead_code = ${scope.bind(led.code, 'text')}`, ...(led.system !== undefined ? [`${x}.lead_system = ${scope.bind(led.system, 'text')}`] : [])];
+  return `${rows('search_quantity', led.quantity.param)} AND ${lead.join(' AND ')} AND ${rowMatch(led.quantity, x, scope)}`;
 }
 
 /** Counts the matches (ignoring sort and page), stopping at `limit` (null: counts them all). */
@@ -324,7 +360,7 @@ export function compileCount(query: SearchQuery, partitionId: number, limit: num
 /** `SELECT 1` per match, unordered: the statement counted by compileCount and estimated by EXPLAIN. */
 export function compileMatches(query: SearchQuery, partitionId: number): SqlQuery {
   const scope = new Scope(partitionId, query.resourceType);
-  const conditions = [...resourceConditions(scope), ...query.filters.map((filter) => filterCondition(filter, scope, rootSubject(scope)))];
+  const conditions = [...resourceConditions(scope), ...tested(query.filters).map((filter) => filterCondition(filter, scope, rootSubject(scope)))];
   return { text: `SELECT 1 FROM resources r\nWHERE ${conditions.join(' AND ')}`, values: scope.values };
 }
 

@@ -77,6 +77,17 @@ describe('walk-first search pages', () => {
     // supplies every row, each once, without the deleted one.
     ['Observation?code=sparse&_count=20', expected(isSparse)],
     ['Observation?code=sparse&status=final&_count=11&_sort=_id', expected(isSparse)],
+    // A code and a value: the implied code-value-quantity lists the pair's matches from its lead
+    // index (migration 008) and drives the search, whether they fit the page or not; every coding
+    // of a code leads its own rows ('sparse' by system b or c), the deleted resource has none.
+    ['Observation?code=common&value-quantity=gt280&_count=2', expected((i) => codeOf(i) === 'common' && i > 280)],
+    ['Observation?code=common&value-quantity=gt280&_count=5', expected((i) => codeOf(i) === 'common' && i > 280)],
+    ['Observation?code=common&value-quantity=ge100&_count=7&_sort=-_lastUpdated', expected((i) => codeOf(i) === 'common' && i >= 100, true)],
+    ['Observation?code=http://example.org/codes|common&value-quantity=lt0.03|http://unitsofmeasure.org|g&_count=3', expected((i) => codeOf(i) === 'common' && i < 30)],
+    ['Observation?code=http://example.org/c|sparse&value-quantity=ge150&_count=1', expected((i) => isSparse(i) && i >= 150)],
+    ['Observation?code=http://example.org/codes|sparse&value-quantity=ge0', []],
+    ['Observation?code-value-quantity=common$gt280&_count=2', expected((i) => codeOf(i) === 'common' && i > 280)],
+    ['Observation?code-value-quantity=http://example.org/b|sparse$lt200&_count=3&_sort=_id', expected((i) => isSparse(i) && i < 200)],
   ];
   for (const [query, want] of cases) {
     test(query, async () => {

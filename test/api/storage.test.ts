@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { startTestApp, type Tenant, type TestApp } from '../helpers/app.js';
+import { officialR4Examples } from '../helpers/resources.js';
 
 /** Storage design properties, checked through the API and then in the tables themselves. */
 let t: TestApp;
@@ -93,6 +95,43 @@ test('the reindex job rebuilds index rows written by an older indexer version', 
   assert.deepEqual(await find(), [created.id]);
   const { rows } = await t.database.db.pool.query("SELECT count(*)::int AS stale FROM resources WHERE index_version = 0 AND NOT deleted");
   assert.equal(rows[0].stale, 0);
+});
+
+test('migration 008 gives stored composite quantities exactly the lead codes the indexer now writes', async () => {
+  const own = await t.createTenant();
+  for (const { file, id, resource } of await officialR4Examples('Observation')) {
+    const put = await t.request('PUT', `/v1/fhir/Observation/${id}`, { key: own.keys.test, body: resource, contentType: 'application/fhir+json' });
+    assert.equal(put.status, 201, `${file}: ${put.body}`);
+  }
+  const pool = t.database.db.pool;
+  const columns = 'partition_id, resource_type, resource_id, param, grp, value, low, high, system, code, unit, canonical_value, canonical_code';
+  const snapshot = async () => (await pool.query(`SELECT ${columns}, lead_system, lead_code FROM search_quantity ORDER BY ${columns}, lead_system, lead_code`)).rows;
+  const indexed = await snapshot();
+  const led = indexed.filter((row) => row.lead_code !== null);
+  assert.ok(led.length > 0);
+  // Some component is coded in several systems: its value is written once per coding.
+  assert.ok(led.length > new Set(led.map((row) => `${row.resource_id} ${row.grp}`)).size);
+  // Back to what the indexer wrote before: no lead columns, each quantity once per group.
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`CREATE TEMPORARY TABLE before_008 ON COMMIT DROP AS SELECT DISTINCT ${columns} FROM search_quantity`);
+    await client.query('ALTER TABLE search_quantity DROP COLUMN lead_system, DROP COLUMN lead_code');
+    await client.query('DELETE FROM search_quantity');
+    await client.query(`INSERT INTO search_quantity (${columns}) SELECT ${columns} FROM before_008`);
+    await client.query(await readFile(new URL('../../src/store/migrations/008_composite_lead_code.sql', import.meta.url), 'utf8'));
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  } finally {
+    client.release();
+  }
+  assert.deepEqual(await snapshot(), indexed);
+  // And the lead index serves the search again.
+  const found = await t.request('GET', '/v1/fhir/Observation?component-code-value-quantity=http://acme.org/devices/clinical-codes|bp-s$gt100', { key: own.keys.test });
+  assert.equal(found.status, 200, found.body);
+  assert.deepEqual(found.json.entry?.map((entry: { resource: { id: string } }) => entry.resource.id).sort(), ['blood-pressure', 'blood-pressure-dar']);
 });
 
 test('migrations are idempotent', async () => {

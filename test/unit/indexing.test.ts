@@ -175,7 +175,7 @@ describe('indexResource: Observations', () => {
     assert.deepEqual(rowsOf(rows, 'quantity', 'value-quantity'), [
       {
         param: 'value-quantity', grp: 0, value: '185', low: '184.5', high: '185.5',
-        system: 'http://unitsofmeasure.org', code: '[lb_av]', unit: 'lbs', canonicalValue: '83914.58845', canonicalCode: 'g',
+        system: 'http://unitsofmeasure.org', code: '[lb_av]', unit: 'lbs', canonicalValue: '83914.58845', canonicalCode: 'g', leadSystem: null, leadCode: null,
       },
     ]);
     const code = rowsOf(rows, 'token', 'code');
@@ -197,14 +197,20 @@ describe('indexResource: Observations', () => {
     const rows = indexed(example('Observation-blood-pressure.json'));
     const codes = rows.token.filter((r) => r.param === 'component-code-value-quantity#0');
     const values = rows.quantity.filter((r) => r.param === 'component-code-value-quantity#1');
-    assert.equal(values.length, 2);
     const systolicGrp = codes.find((r) => r.system === 'http://loinc.org' && r.code === '8480-6')?.grp;
     const diastolicGrp = codes.find((r) => r.system === 'http://loinc.org' && r.code === '8462-4')?.grp;
     assert.ok(systolicGrp && systolicGrp > 0);
     assert.ok(diastolicGrp && diastolicGrp > 0);
     assert.notEqual(systolicGrp, diastolicGrp);
-    assert.deepEqual(values.filter((r) => r.grp === systolicGrp).map((r) => [r.value, r.code]), [['107', 'mm[Hg]']]);
-    assert.deepEqual(values.filter((r) => r.grp === diastolicGrp).map((r) => [r.value, r.code]), [['60', 'mm[Hg]']]);
+    // Each value once per coding of its component's code, that coding as its lead (migration 008).
+    for (const [grp, value] of [[systolicGrp, '107'], [diastolicGrp, '60']] as const) {
+      const leads = codes.filter((r) => r.grp === grp).map((r) => `${r.system}|${r.code}`).sort();
+      const group = values.filter((r) => r.grp === grp);
+      assert.deepEqual(group.map((r) => `${r.leadSystem}|${r.leadCode}`).sort(), leads);
+      assert.deepEqual([...new Set(group.map((r) => `${r.value} ${r.code}`))], [`${value} mm[Hg]`]);
+    }
+    assert.equal(codes.filter((r) => r.grp === systolicGrp).length, 3, 'the example codes systolic pressure in three systems');
+    assert.equal(values.length, codes.length);
     // every row of another composite uses other groups
     const otherGroups = new Set(rows.token.filter((r) => r.param === 'combo-code-value-quantity#0').map((r) => r.grp));
     assert.ok(!otherGroups.has(systolicGrp));
@@ -215,6 +221,18 @@ describe('indexResource: Observations', () => {
     assert.ok(!rows.params.includes('code-value-quantity'));
     // plain component parameters
     assert.deepEqual(rowsOf(rows, 'quantity', 'component-value-quantity').map((r) => r.value).sort(), ['107', '60']);
+  });
+
+  it('gives a SampledData value no quantity, so code&value-quantity equals code-value-quantity (plan.ts, IMPLIED_COMPOSITES)', () => {
+    const sampled = {
+      resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '131328' }] },
+      valueSampledData: { origin: { value: 2750, system: 'http://unitsofmeasure.org', code: 'uV' }, period: 10, dimensions: 1, data: '2041 2043 2037' },
+    } as Resource;
+    const rows = indexed(sampled);
+    assert.equal(rowsOf(rows, 'token', 'code').length, 1);
+    assert.deepEqual(rowsOf(rows, 'quantity', 'value-quantity'), []);
+    assert.equal(rows.quantity.length, 0);
+    assert.ok(!rows.params.includes('code-value-quantity'));
   });
 
   it('indexes CodeableConcept text as a text-only token', () => {

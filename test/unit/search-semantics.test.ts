@@ -136,6 +136,34 @@ describe('composite parameters', () => {
   });
 });
 
+describe('implied composites', () => {
+  it('a code and a value comparison on Observation also give code-value-quantity, marked implied, first', () => {
+    const planned = filters('Observation', { code: 'http://loinc.org|8480-6', 'value-quantity': 'gt100', status: 'final' });
+    assert.equal(planned.length, 4);
+    const [implied, code, value] = planned;
+    assert.equal(implied.kind === 'composite' && implied.implied, true);
+    if (implied.kind !== 'composite') return;
+    assert.equal(implied.param, 'code-value-quantity');
+    assert.deepEqual(implied.anyOf, [[{ ...code, param: 'code-value-quantity#0' }, { ...value, param: 'code-value-quantity#1' }]]);
+  });
+
+  it('not for OR lists, negations, a system alone, another type, or one of the pair missing', () => {
+    const none = [
+      ['Observation', { code: 'a,b', 'value-quantity': 'gt1' }],
+      ['Observation', { code: 'a', 'value-quantity': 'gt1,lt0' }],
+      ['Observation', { 'code:not': 'a', 'value-quantity': 'gt1' }],
+      ['Observation', { 'code:text': 'a', 'value-quantity': 'gt1' }],
+      ['Observation', { code: 'http://loinc.org|', 'value-quantity': 'gt1' }],
+      ['Observation', { code: 'a' }],
+      ['Observation', { 'combo-code': 'a', 'combo-value-quantity': 'gt1' }],
+      ['DiagnosticReport', { code: 'a' }],
+    ] as const;
+    for (const [type, query] of none) {
+      assert.ok(!filters(type, query).some((filter) => filter.kind === 'composite'), JSON.stringify(query));
+    }
+  });
+});
+
 describe('number sa / eb', () => {
   it('plan the precision range of the search value', () => {
     assert.deepEqual(filters('RiskAssessment', { probability: 'sa0.5' }), [{ kind: 'number', param: 'probability', anyOf: [{ comparator: 'sa', value: '0.5', low: '0.45', high: '0.55' }] }]);

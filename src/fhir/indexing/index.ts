@@ -32,7 +32,8 @@ import { clippedOrNull, fitsKey, normalizedOrNull } from './values.js';
 
 /**
  * Version of the row format. Bump it whenever the rows computed for a given resource change, so
- * that resources indexed by an older version (resources.index_version) can be re-indexed.
+ * that resources indexed by an older version (resources.index_version) can be re-indexed, unless
+ * a migration rewrites the stored rows to match (as migration 008 did for the lead codes).
  */
 export const INDEX_VERSION = 3;
 
@@ -144,7 +145,7 @@ export class Collector {
     return true;
   }
 
-  quantity(param: string, grp: number, row: Omit<QuantityRow, 'param' | 'grp'>): boolean {
+  quantity(param: string, grp: number, row: Omit<QuantityRow, 'param' | 'grp' | 'leadSystem' | 'leadCode'>): boolean {
     if (!fitsKey(row.code)) return false;
     const key = `q\u0000${param}\u0000${grp}\u0000${row.value}\u0000${row.low}\u0000${row.high}\u0000${row.system}\u0000${row.code}\u0000${row.unit}`;
     if (!this.fresh(key)) return true;
@@ -159,10 +160,27 @@ export class Collector {
       unit: row.unit,
       canonicalValue: row.canonicalValue,
       canonicalCode: row.canonicalCode,
+      leadSystem: null,
+      leadCode: null,
     });
     this.used(param, grp);
     return true;
   }
+}
+
+/**
+ * A composite group's quantity rows, each once per distinct coded token of the group's first part
+ * (when that part is a token), with that token as its lead: search_quantity_by_lead then lists a
+ * code's quantities in value order (migration 008, which backfills the same rows).
+ */
+function ledQuantities(group: IndexRows, first: { param: string; kind: ValueKind }): QuantityRow[] {
+  if (first.kind !== 'token' || group.quantity.length === 0) return group.quantity;
+  const leads = new Map<string, { system: string; code: string }>();
+  for (const token of group.token) {
+    if (token.param === first.param && token.code !== null) leads.set(`${token.system}\u0000${token.code}`, { system: token.system, code: token.code });
+  }
+  if (leads.size === 0) return group.quantity;
+  return group.quantity.flatMap((row) => [...leads.values()].map((lead) => ({ ...row, leadSystem: lead.system, leadCode: lead.code })));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -256,7 +274,7 @@ export function indexResource(resource: Resource, fhirBase: string): IndexRows {
         rows.uri.push(...probe.rows.uri);
         rows.date.push(...probe.rows.date);
         rows.number.push(...probe.rows.number);
-        rows.quantity.push(...probe.rows.quantity);
+        rows.quantity.push(...ledQuantities(probe.rows, composite.parts[0]));
         collector.markParam(composite.code);
       }
     } catch {

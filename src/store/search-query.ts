@@ -81,11 +81,9 @@ export type IndexFilter = TokenFilter | StringFilter | ReferenceFilter | UriFilt
 
 /**
  * A composite parameter: each alternative lists one filter per part (params `<code>#<part>`),
- * all of which must match rows of the same `grp` (the same component, say). `implied`: the
- * query's other filters imply it (src/fhir/search/plan.ts, IMPLIED_COMPOSITES), so it is never
- * tested, only used to find the matches through its index.
+ * all of which must match rows of the same `grp` (the same component, say).
  */
-export interface CompositeFilter { kind: 'composite'; param: string; anyOf: IndexFilter[][]; implied?: boolean }
+export interface CompositeFilter { kind: 'composite'; param: string; anyOf: IndexFilter[][] }
 
 /** Chaining: the reference `param` points at a resource of one of the target types that satisfies that type's filter. */
 export interface ChainFilter { kind: 'chain'; param: string; targets: Array<{ targetType: string; filter: SearchFilter }> }

@@ -61,7 +61,7 @@ export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery
   assertPageSize(query.pageSize);
   const scope = new Scope(partitionId, query.resourceType);
   const keys = sortKeys(query.sort, scope);
-  const filters = tested(query.filters).map((filter) => filterCondition(filter, scope, rootSubject(scope)));
+  const filters = query.filters.map((filter) => filterCondition(filter, scope, rootSubject(scope)));
   const keyset = query.after ? [keysetCondition(keys, cursorValues(query.sort, query.after), scope)] : [];
   // Page size and walk budget are validated integers written into the text, not bound: a statement
   // planned once for all values (a generic plan, src/store/search.ts) must still know its LIMIT.
@@ -120,7 +120,7 @@ export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery
     const driven = drivers.map(({ name, filter }, i) => {
       const chosen = [few(name), ...drivers.slice(0, i).map((earlier) => `NOT ${few(earlier.name)}`)];
       const each: Subject = { id: 'm.id', type: scope.resourceType, probe: 'each' };
-      const others = tested(query.filters).filter((other) => other !== filter).map((other) => filterCondition(other, scope, each));
+      const others = query.filters.filter((other) => other !== filter).map((other) => filterCondition(other, scope, each));
       // Distinct: a resource may match a filter through several of its index rows.
       const candidates = `SELECT DISTINCT d.resource_id AS id FROM (${matchingIds(filter, scope, rootSubject(scope))}) AS d`;
       // Each passing match is then looked up in resources (LATERAL and fenced: a probe per match,
@@ -195,14 +195,6 @@ function walkable(query: SearchQuery): boolean {
   );
 }
 
-/**
- * The filters a match must pass: all but the implied ones (CompositeFilter.implied), which the
- * others already test; those only count their matches, drive a search and narrow a walk.
- */
-function tested(filters: SearchFilter[]): SearchFilter[] {
-  return filters.filter((filter) => !(filter.kind === 'composite' && filter.implied));
-}
-
 /** Whether one of the query's filters names particular resources (a reference, `_id`, a compartment): those match few. */
 function namesResources(query: SearchQuery): boolean {
   return query.filters.some((filter) => filter.kind === 'reference' || filter.kind === 'id' || filter.kind === 'compartment');
@@ -268,11 +260,8 @@ const HASH_LIMIT = 10_000;
 function adaptiveCondition(filter: RangeFilter, scope: Scope, subject: Subject): string {
   const fewer = countFew(filter, scope, subject);
   const not = filter.kind === 'token' && filter.negate ? 'NOT ' : '';
-  const listed = `(NOT ${fewer} OR ${not}${subject.id} IN (${matchingIds(filter, scope, subject)}))`;
-  // An implied filter only narrows the walk where it matches few: the others test it anyway.
-  if (filter.kind === 'composite' && filter.implied) return listed;
   const probed = filter.kind === 'composite' ? filterCondition(filter, scope, { ...subject, probe: 'each' }) : `${not}${indexCondition(filter, scope, subject)}`;
-  return `(${listed} AND (${fewer} OR ${probed}))`;
+  return `((NOT ${fewer} OR ${not}${subject.id} IN (${matchingIds(filter, scope, subject)})) AND (${fewer} OR ${probed}))`;
 }
 
 /** Whether the filter's matches number fewer than `limit`: a count CTE, read as a boolean. */
@@ -360,7 +349,7 @@ export function compileCount(query: SearchQuery, partitionId: number, limit: num
 /** `SELECT 1` per match, unordered: the statement counted by compileCount and estimated by EXPLAIN. */
 export function compileMatches(query: SearchQuery, partitionId: number): SqlQuery {
   const scope = new Scope(partitionId, query.resourceType);
-  const conditions = [...resourceConditions(scope), ...tested(query.filters).map((filter) => filterCondition(filter, scope, rootSubject(scope)))];
+  const conditions = [...resourceConditions(scope), ...query.filters.map((filter) => filterCondition(filter, scope, rootSubject(scope)))];
   return { text: `SELECT 1 FROM resources r\nWHERE ${conditions.join(' AND ')}`, values: scope.values };
 }
 

@@ -136,15 +136,18 @@ describe('composite parameters', () => {
   });
 });
 
-describe('implied composites', () => {
-  it('a code and a value comparison on Observation also give code-value-quantity, marked implied, first', () => {
-    const planned = filters('Observation', { code: 'http://loinc.org|8480-6', 'value-quantity': 'gt100', status: 'final' });
-    assert.equal(planned.length, 4);
-    const [implied, code, value] = planned;
-    assert.equal(implied.kind === 'composite' && implied.implied, true);
-    if (implied.kind !== 'composite') return;
-    assert.equal(implied.param, 'code-value-quantity');
-    assert.deepEqual(implied.anyOf, [[{ ...code, param: 'code-value-quantity#0' }, { ...value, param: 'code-value-quantity#1' }]]);
+describe('code and value pairs', () => {
+  it('a code and a value comparison on Observation are searched as code-value-quantity, in the code\'s place', () => {
+    const plain = { code: 'http://loinc.org|8480-6', 'value-quantity': 'gt100|http://unitsofmeasure.org|mm[Hg]' };
+    const [status, code, value] = filters('Observation', { status: 'final', ...plain });
+    assert.equal(status.kind, 'token');
+    assert.equal(value, undefined);
+    const [part0, part1] = code.kind === 'composite' && code.param === 'code-value-quantity' ? code.anyOf[0] : [];
+    assert.deepEqual(part0, { kind: 'token', param: 'code-value-quantity#0', negate: false, anyOf: [{ match: 'code', system: 'http://loinc.org', code: '8480-6' }] });
+    // The same meaning as the composite the request could have named.
+    const [named] = filters('Observation', { 'code-value-quantity': 'http://loinc.org|8480-6$gt100|http://unitsofmeasure.org|mm[Hg]' });
+    assert.deepEqual(code, named);
+    assert.equal(part1?.kind, 'quantity');
   });
 
   it('not for OR lists, negations, a system alone, another type, or one of the pair missing', () => {

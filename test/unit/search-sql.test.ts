@@ -248,32 +248,29 @@ describe('compileSearch', () => {
     }
   });
 
-  it('drives a code and value search from the composite lead index, and never tests the implied composite', () => {
-    const code: SearchFilter = { kind: 'token', param: 'code', negate: false, anyOf: [{ match: 'code', system: 's', code: 'x' }] };
-    const value: SearchFilter = { kind: 'quantity', param: 'value-quantity', anyOf: [{ comparator: 'gt', value: '5', low: '4.5', high: '5.5' }] };
-    const implied: SearchFilter = {
-      kind: 'composite', param: 'code-value-quantity', implied: true,
-      anyOf: [[{ ...code, param: 'code-value-quantity#0' }, { ...value, param: 'code-value-quantity#1' }]],
-    };
-    const sql = compileSearch({ resourceType: 'Observation', filters: [implied, code, value], sort: [{ by: 'lastUpdated', direction: 'asc' }], pageSize: 20, total: 'none' }, PARTITION);
+  it('lists a composite of one code and one quantity from the lead index: it counts, hashes and drives like a code', () => {
+    const code: SearchFilter = { kind: 'token', param: 'code-value-quantity#0', negate: false, anyOf: [{ match: 'code', system: 's', code: 'x' }] };
+    const value: SearchFilter = { kind: 'quantity', param: 'code-value-quantity#1', anyOf: [{ comparator: 'gt', value: '5', low: '4.5', high: '5.5' }] };
+    const pair: SearchFilter = { kind: 'composite', param: 'code-value-quantity', anyOf: [[code, value]] };
+    const status: SearchFilter = { kind: 'token', param: 'status', negate: false, anyOf: [{ match: 'code', code: 'final' }] };
+    const sql = compileSearch({ resourceType: 'Observation', filters: [pair, status], sort: [{ by: 'lastUpdated', direction: 'asc' }], pageSize: 20, total: 'none' }, PARTITION);
     assertSafe(sql);
     // Its count (h0) reads the lead index: quantity part rows by the code and system of their group.
     assert.match(sql.text, /^WITH h0 AS MATERIALIZED \(SELECT count\(\*\) < 10000 AS few, count\(\*\) AS matches FROM \(SELECT (i\d+)\.resource_id FROM search_quantity \1 WHERE [^\n]*\1\.param = \$\d+::text AND \1\.lead_code = \$\d+::text AND \1\.lead_system = \$\d+::text AND \1\.value > \$\d+::numeric LIMIT 10000\) AS c\)/);
     assert.ok(sql.values.includes('code-value-quantity#1'));
-    // In the walk it is a hash where it matches few and nothing otherwise: no composite probe (grp).
-    assert.doesNotMatch(sql.text, /grp/);
-    const [walk, planned, byComposite, byCode] = sql.text.split('\nUNION ALL\n');
-    assert.match(walk, /WHERE \(NOT \(SELECT few FROM h0\) OR r\.id IN \(SELECT i\d+\.resource_id FROM search_quantity /);
-    // Its matches drive the first search after the walk, which tests the code and the value on each.
-    assert.match(byComposite, /FROM \(SELECT DISTINCT d\.resource_id AS id FROM \(SELECT i\d+\.resource_id FROM search_quantity i\d+ WHERE [^\n]*lead_code[^\n]*\) AS d\) AS m WHERE \(EXISTS \(SELECT 1 FROM search_token [^\n]* OFFSET 0\) AND EXISTS \(SELECT 1 FROM search_quantity [^\n]* OFFSET 0\)\) OFFSET 0\) AS m\n[^\n]* AND \(SELECT few FROM h0\)\n/);
-    assert.match(byCode, / AND \(SELECT few FROM h1\) AND NOT \(SELECT few FROM h0\)\n/);
+    const [walk, planned, byPair, byStatus] = sql.text.split('\nUNION ALL\n');
+    // The walk hashes its matches where they are few, and otherwise tests the group (grp) per row.
+    assert.match(walk, /WHERE \(\(NOT \(SELECT few FROM h0\) OR r\.id IN \(SELECT i\d+\.resource_id FROM search_quantity [^\n]*lead_code[^\n]*\)\) AND \(\(SELECT few FROM h0\) OR EXISTS \(SELECT 1 FROM search_token [^\n]*grp > 0[^\n]*OFFSET 0\)\)\)/);
+    // Its matches, exact, drive the first search after the walk, which tests only the status on each.
+    assert.match(byPair, /FROM \(SELECT DISTINCT d\.resource_id AS id FROM \(SELECT i\d+\.resource_id FROM search_quantity i\d+ WHERE [^\n]*lead_code[^\n]*\) AS d\) AS m WHERE EXISTS \(SELECT 1 FROM search_token [^\n]* OFFSET 0\) OFFSET 0\) AS m\n[^\n]* AND \(SELECT few FROM h0\)\n/);
+    assert.doesNotMatch(byPair.slice(byPair.indexOf(') AS d)')), /search_quantity|grp/);
+    assert.match(byStatus, / AND \(SELECT few FROM h1\) AND NOT \(SELECT few FROM h0\)\n/);
+    // The planned search tests the group like any composite, without the lead index.
+    assert.match(planned, /grp > 0/);
     assert.doesNotMatch(planned, /lead_code/);
-    // Counting every match ignores it too.
-    assert.doesNotMatch(compileCount({ resourceType: 'Observation', filters: [implied, code, value], sort: [{ by: 'id', direction: 'asc' }], pageSize: 20, total: 'exact' }, PARTITION).text, /lead_code|grp/);
-    // A composite the request names is tested like any filter (grp), and listed the same way.
-    const named = compileSearch({ resourceType: 'Observation', filters: [{ ...implied, implied: false }], sort: [{ by: 'lastUpdated', direction: 'asc' }], pageSize: 20, total: 'none' }, PARTITION);
-    assert.match(named.text, /lead_code/);
-    assert.match(named.text, /grp/);
+    // Two alternatives are not one range: tested per row, never counted.
+    const two = compileSearch({ resourceType: 'Observation', filters: [{ ...pair, anyOf: [[code, value], [code, value]] }], sort: [{ by: 'lastUpdated', direction: 'asc' }], pageSize: 20, total: 'none' }, PARTITION);
+    assert.doesNotMatch(two.text, /lead_code|h0/);
   });
 
   it('rejects a cursor that does not fit the sort', () => {

@@ -57,7 +57,7 @@ export function planSearch(request: SearchRequest, options: PlanOptions = {}): S
   const sort = request.sort.length > 0 ? request.sort.map(toSortSpec) : [...(options.defaultSort ?? FHIR_DEFAULT_SORT)];
   return {
     resourceType: request.resourceType,
-    filters: withImpliedComposites(request.resourceType, request.criteria.map(toFilter)),
+    filters: withCompositePairs(request.resourceType, request.criteria.map(toFilter)),
     sort,
     pageSize: Math.min(request.count ?? options.defaultCount ?? DEFAULT_COUNT, options.maxCount ?? MAX_COUNT),
     total: request.total === undefined ? (options.defaultTotal ?? 'none') : TOTAL_MODES[request.total],
@@ -111,23 +111,24 @@ function toFilter(criterion: Criterion): SearchFilter {
 /**
  * Composite parameters equal to the AND of two plain parameters, because each part indexes what
  * its plain parameter indexes: Observation.code, and Observation's value as a Quantity (the plain
- * value-quantity's SampledData branch yields no quantity rows). A search with a code and a value
- * comparison also gets the composite, marked implied: its index lists the pair's matches in one
- * range (src/store/search-sql.ts, ledQuantity), where the code alone may list thousands.
+ * value-quantity's SampledData branch yields no quantity rows). A search with one code and one
+ * value comparison is searched as the composite: its index lists the pair's matches in one range
+ * (src/store/search-sql.ts, ledQuantity), where the code alone may list thousands.
  */
-const IMPLIED_COMPOSITES: Readonly<Record<string, ReadonlyArray<{ composite: string; code: string; quantity: string }>>> = {
+const COMPOSITE_PAIRS: Readonly<Record<string, ReadonlyArray<{ composite: string; code: string; quantity: string }>>> = {
   Observation: [{ composite: 'code-value-quantity', code: 'code', quantity: 'value-quantity' }],
 };
 
-function withImpliedComposites(resourceType: string, filters: SearchFilter[]): SearchFilter[] {
-  const implied = (IMPLIED_COMPOSITES[resourceType] ?? []).flatMap(({ composite, code, quantity }): SearchFilter[] => {
-    const coded = filters.find((f): f is TokenFilter => f.kind === 'token' && f.param === code && !f.negate && f.anyOf.length === 1 && f.anyOf[0].match === 'code' && f.anyOf[0].code !== undefined);
-    const compared = filters.find((f): f is QuantityFilter => f.kind === 'quantity' && f.param === quantity && f.anyOf.length === 1);
-    if (!coded || !compared) return [];
-    return [{ kind: 'composite', param: composite, implied: true, anyOf: [[{ ...coded, param: `${composite}#0` }, { ...compared, param: `${composite}#1` }]] }];
-  });
-  // First: of the filters that count few matches, the first drives the search (search-sql.ts).
-  return [...implied, ...filters];
+function withCompositePairs(resourceType: string, filters: SearchFilter[]): SearchFilter[] {
+  let paired = filters;
+  for (const { composite, code, quantity } of COMPOSITE_PAIRS[resourceType] ?? []) {
+    const coded = paired.find((f): f is TokenFilter => f.kind === 'token' && f.param === code && !f.negate && f.anyOf.length === 1 && f.anyOf[0].match === 'code' && f.anyOf[0].code !== undefined);
+    const compared = paired.find((f): f is QuantityFilter => f.kind === 'quantity' && f.param === quantity && f.anyOf.length === 1);
+    if (!coded || !compared) continue;
+    const pair: SearchFilter = { kind: 'composite', param: composite, anyOf: [[{ ...coded, param: `${composite}#0` }, { ...compared, param: `${composite}#1` }]] };
+    paired = paired.flatMap((f) => (f === coded ? [pair] : f === compared ? [] : [f]));
+  }
+  return paired;
 }
 
 function compositePart(criterion: Criterion): IndexFilter {

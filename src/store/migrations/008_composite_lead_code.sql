@@ -27,6 +27,8 @@ INSERT INTO search_quantity (partition_id, resource_type, resource_id, param, gr
                              canonical_value, canonical_code, lead_system, lead_code)
   SELECT DISTINCT * FROM led_quantity;
 
+-- Everything a search reads from a match (its id and the compared columns) is in the index, so
+-- listing or counting a code's values never reads the table.
 CREATE INDEX search_quantity_by_lead ON search_quantity (partition_id, resource_type, param, lead_code, value)
-  INCLUDE (lead_system, low, high, system, code, unit, canonical_code, canonical_value)
+  INCLUDE (resource_id, lead_system, low, high, system, code, unit, canonical_code, canonical_value)
   WHERE lead_code IS NOT NULL;

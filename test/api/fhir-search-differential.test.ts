@@ -58,7 +58,8 @@ const patientArb = fc.record({
 const observationArb = fc.record({
   coding: fc.array(fc.record({ system: maybe(fc.constantFrom(...SYSTEMS)), code: fc.constantFrom('1', '2', '3') }), { minLength: 1, maxLength: 2 }),
   status: fc.constantFrom('final', 'amended', 'preliminary'),
-  value: maybe(fc.record({ value: storedNumber, code: fc.constantFrom('mg', 'g') })),
+  // A SampledData value (its origin a quantity) matches no value-quantity search, alone or paired with a code.
+  value: maybe(fc.record({ value: storedNumber, code: fc.constantFrom('mg', 'g'), sampled: fc.boolean() })),
   effective: maybe(fc.oneof(
     dateArb([2020], 'zoned'),
     fc.tuple(maybe(dateArb([2020], 'zoned')), maybe(dateArb([2020], 'zoned')))
@@ -93,7 +94,8 @@ function observationResource(spec: ObservationSpec, index: number): OracleResour
     id: `o${index}`,
     status: spec.status,
     code: { coding: spec.coding.map((c) => ({ ...(c.system ? { system: c.system } : {}), code: c.code })) },
-    ...(spec.value ? { valueQuantity: { value: spec.value.value, unit: spec.value.code, system: UCUM, code: spec.value.code } } : {}),
+    ...(spec.value && !spec.value.sampled ? { valueQuantity: { value: spec.value.value, unit: spec.value.code, system: UCUM, code: spec.value.code } } : {}),
+    ...(spec.value?.sampled ? { valueSampledData: { origin: { value: spec.value.value, system: UCUM, code: spec.value.code }, period: 1, dimensions: 1, data: '1 2' } } : {}),
     ...(typeof spec.effective === 'string' ? { effectiveDateTime: spec.effective } : {}),
     ...(typeof spec.effective === 'object' ? { effectivePeriod: spec.effective } : {}),
     ...(spec.subject !== undefined ? { subject: { reference: `Patient/p${spec.subject}` } } : {}),
@@ -146,9 +148,15 @@ const observationClauseArb: fc.Arbitrary<OracleClause> = fc.oneof(
   missingArb('value-quantity'),
 );
 
+/** One code and one value comparison, which the engine searches as code-value-quantity (plan.ts, COMPOSITE_PAIRS), maybe with one more clause. */
+const codeAndValueArb: fc.Arbitrary<OracleQuery> = fc
+  .tuple(tokenValueArb(SYSTEMS, ['1', '2', '3']), quantityValueArb, fc.option(observationClauseArb, { nil: undefined }))
+  .map(([code, value, more]) => ({ type: 'Observation', clauses: [{ param: 'code', values: [code] }, { param: 'value-quantity', values: [value] }, ...(more ? [more] : [])] }));
+
 const queryArb: fc.Arbitrary<OracleQuery> = fc.oneof(
   fc.array(patientClauseArb, { minLength: 1, maxLength: 2 }).map((clauses) => ({ type: 'Patient', clauses })),
   fc.array(observationClauseArb, { minLength: 1, maxLength: 2 }).map((clauses) => ({ type: 'Observation', clauses })),
+  codeAndValueArb,
 );
 
 /** The query as a URL after /v1/fhir/: each value is encoded, commas separate alternatives. */

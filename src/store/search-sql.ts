@@ -1,4 +1,5 @@
 import type {
+  ChainFilter,
   CompositeFilter,
   CursorPosition,
   DateRangeMatch,
@@ -102,7 +103,7 @@ export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery
     const walked: Subject = { ...rootSubject(scope), probe: 'adaptive' };
     const counts: WalkCount[] = [];
     const tests = query.filters.map((filter) => {
-      if (listedByRange(filter) || hoistsHash(filter, walked)) counts.push({ name: scope.nextCountName(), filter });
+      if (listed(filter) || hoistsHash(filter, walked)) counts.push({ name: scope.nextCountName(), filter });
       return filterCondition(filter, scope, walked);
     });
     ctes.push(...scope.counts, [
@@ -122,7 +123,7 @@ export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery
       const each: Subject = { id: 'm.id', type: scope.resourceType, probe: 'each' };
       const others = query.filters.filter((other) => other !== filter).map((other) => filterCondition(other, scope, each));
       // Distinct: a resource may match a filter through several of its index rows.
-      const candidates = `SELECT DISTINCT d.resource_id AS id FROM (${matchingIds(filter, scope, rootSubject(scope))}) AS d`;
+      const candidates = `SELECT DISTINCT d.resource_id AS id FROM (${counted(name)}) AS d`;
       // Each passing match is then looked up in resources (LATERAL and fenced: a probe per match,
       // where a join would hash the type's every resource for a handful of matches).
       const live = `SELECT r.id, r.last_updated, r.created_at FROM resources r WHERE ${[...resourceConditions(scope), 'r.id = m.id'].join(' AND ')} OFFSET 0`;
@@ -240,8 +241,8 @@ function walkLimit(counts: WalkCount[], pageSize: number): string {
 const WALK_ROWS_PER_MATCH = 10;
 
 /** Whether a filter's matches, when few, can be listed to drive a search: a hashable one, not negated. */
-function drivesSearch(filter: SearchFilter): filter is RangeFilter {
-  return listedByRange(filter) && !(filter.kind === 'token' && filter.negate);
+function drivesSearch(filter: SearchFilter): filter is ListedFilter {
+  return listed(filter) && !(filter.kind === 'token' && filter.negate);
 }
 
 /** A filter matching fewer resources than this is hashed by the walk; more, and it is probed. */
@@ -257,16 +258,43 @@ const HASH_LIMIT = 10_000;
  * gathered at run time. Each branch sits behind an OR, where PostgreSQL neither flattens the
  * subquery into a join (which would lose the walk's order) nor evaluates the branch it skips.
  */
-function adaptiveCondition(filter: RangeFilter, scope: Scope, subject: Subject): string {
-  const fewer = countFew(filter, scope, subject);
+function adaptiveCondition(filter: ListedFilter, scope: Scope, subject: Subject): string {
+  const count = countMatches(filter, scope, subject);
   const not = filter.kind === 'token' && filter.negate ? 'NOT ' : '';
-  const probed = filter.kind === 'composite' ? filterCondition(filter, scope, { ...subject, probe: 'each' }) : `${not}${indexCondition(filter, scope, subject)}`;
-  return `((NOT ${fewer} OR ${not}${subject.id} IN (${matchingIds(filter, scope, subject)})) AND (${fewer} OR ${probed}))`;
+  const probed =
+    filter.kind === 'composite' ? filterCondition(filter, scope, { ...subject, probe: 'each' })
+    : filter.kind === 'chain' ? chainCondition(filter, scope, subject)
+    : `${not}${indexCondition(filter, scope, subject)}`;
+  return `((NOT ${few(count)} OR ${not}${subject.id} IN (${counted(count)})) AND (${few(count)} OR ${probed}))`;
 }
 
-/** Whether the filter's matches number fewer than `limit`: a count CTE, read as a boolean. */
-function countFew(filter: RangeFilter, scope: Scope, subject: Subject, limit = HASH_LIMIT): string {
-  return few(scope.addCount(`SELECT count(*) < ${limit} AS few, count(*) AS matches FROM (${matchingIds(filter, scope, subject)} LIMIT ${limit}) AS c`));
+/**
+ * Lists the filter's matches up to `limit` (a CTE `h<n>_ids`) and counts them (`h<n>`: whether
+ * they are fewer than `limit`, and how many), once per statement; returns the count's name. When
+ * they are few, the list holds them all, and the walk's hash and the driven search read it
+ * instead of listing them again from the index. A chain is counted only when its targets are few
+ * (CHAIN_TARGET_LIMIT): listing its matches hashes every target first, and a name prefix can match
+ * a large part of the patients.
+ */
+function countMatches(filter: ListedFilter, scope: Scope, subject: Subject, limit = HASH_LIMIT): string {
+  const targetsFew = filter.kind === 'chain' ? [chainTargetsFew(filter, scope)] : [];
+  const listing = [matchingIds(filter, scope, subject), ...targetsFew].join(' AND ');
+  return scope.addCount(`${listing} LIMIT ${limit}`, allOf([`count(*) < ${limit}`, ...targetsFew]));
+}
+
+/** The matches listed by a count (countMatches), complete when it found them few. */
+function counted(name: string): string {
+  return `SELECT resource_id FROM ${name}_ids`;
+}
+
+/** A chain with more targets than this is probed, not counted (countMatches). */
+const CHAIN_TARGET_LIMIT = 100;
+
+/** Whether the chain's one target filter matches fewer than CHAIN_TARGET_LIMIT resources (an uncorrelated subquery, run once). */
+function chainTargetsFew(filter: ListedChainFilter, scope: Scope): string {
+  const [{ targetType, filter: target }] = filter.targets;
+  const targets = matchingIds(target, scope, { id: '', type: scope.bind(targetType, 'text') });
+  return `(SELECT count(*) FROM (${targets} LIMIT ${CHAIN_TARGET_LIMIT}) AS t) < ${CHAIN_TARGET_LIMIT}`;
 }
 
 /**
@@ -284,17 +312,37 @@ const TARGET_HASH_LIMIT = 200;
  * than TARGET_HASH_LIMIT inner matches the walk hashes their targets and looks each row up there;
  * with more it tests the row itself, the inner filter adaptive as anywhere else.
  */
-function hoistsHash(filter: SearchFilter, subject: Subject): filter is ReverseChainFilter & { filter: RangeFilter } {
+function hoistsHash(filter: SearchFilter, subject: Subject): filter is ReverseChainFilter & { filter: ListedFilter } {
   return filter.kind === 'has' && subject.probe === 'adaptive' && drivesSearch(filter.filter);
 }
 
-/** The value of a count CTE made by adaptiveCondition. */
+/** The value of a count CTE made by countMatches. */
 function few(name: string): string {
   return `(SELECT few FROM ${name})`;
 }
 
 /** A filter whose matches a lookup index lists as one range (listedByRange). */
 type RangeFilter = TokenFilter | StringFilter | UriFilter | CompositeFilter;
+
+/** A chain to one target type whose filter is listed by one range (listedChain). */
+type ListedChainFilter = ChainFilter & { targets: [{ targetType: string; filter: RangeFilter }] };
+
+/** A filter whose matches the lookup indexes list, so that the walk can count and hash them (listed). */
+type ListedFilter = RangeFilter | ListedChainFilter;
+
+/** Whether the lookup indexes list the filter's matches: as one range, or as a chain's references to such a range's matches. */
+function listed(filter: SearchFilter): filter is ListedFilter {
+  return listedByRange(filter) || listedChain(filter);
+}
+
+/**
+ * A chain to one target type whose filter is one range, not negated (`subject:Patient.name=x`):
+ * search_reference_lookup lists the references to each of that range's matches. Longer chains
+ * are probed link by link.
+ */
+function listedChain(filter: SearchFilter): filter is ListedChainFilter {
+  return filter.kind === 'chain' && filter.targets.length === 1 && listedByRange(filter.targets[0].filter) && !(filter.targets[0].filter.kind === 'token' && filter.targets[0].filter.negate);
+}
 
 /**
  * Whether a lookup index lists the filter's matches as one range, so that counting them reads no
@@ -326,11 +374,16 @@ function ledQuantity(filter: CompositeFilter): { code: string; system?: string; 
 }
 
 /** The ids of the resources of the subject's type whose rows match `filter` (negations aside). */
-function matchingIds(filter: IndexFilter | CompositeFilter, scope: Scope, subject: Subject): string {
+function matchingIds(filter: IndexFilter | CompositeFilter | ListedChainFilter, scope: Scope, subject: Subject): string {
   const x = scope.alias('i');
   const rows = (table: IndexTable, param: string) =>
     `SELECT ${x}.resource_id FROM ${table} ${x} WHERE ${x}.partition_id = ${scope.partition}` +
     ` AND ${x}.resource_type = ${subject.type} AND ${x}.param = ${scope.bind(param, 'text')}`;
+  if (filter.kind === 'chain') {
+    const [{ targetType, filter: target }] = filter.targets;
+    const type = scope.bind(targetType, 'text');
+    return `${rows('search_reference', filter.param)} AND ${x}.target_type = ${type} AND ${x}.target_id IN (${matchingIds(target, scope, { id: '', type })})`;
+  }
   if (filter.kind !== 'composite') return `${rows(INDEX_TABLE_OF[filter.kind], filter.param)} AND ${rowMatch(filter, x, scope)}`;
   const led = ledQuantity(filter);
   if (!led) throw new RangeError('this composite filter is not listed by one range');
@@ -358,8 +411,9 @@ class Scope {
   readonly values: unknown[] = [];
   readonly partition: string;
   readonly resourceType: string;
-  /** The count CTEs of adaptive walk filters (adaptiveCondition), `h0 AS (…)`, `h1 AS (…)`, … */
+  /** The count CTEs of adaptive walk filters (countMatches): `h0_ids AS (…), h0 AS (…)`, `h1_ids AS (…), h1 AS (…)`, … */
   readonly counts: string[] = [];
+  private countsMade = 0;
   private aliases = 0;
 
   constructor(partitionId: number, resourceType: string) {
@@ -375,13 +429,17 @@ class Scope {
 
   /** The name the next count CTE will get. */
   nextCountName(): string {
-    return `h${this.counts.length}`;
+    return `h${this.countsMade}`;
   }
 
-  /** Adds a count CTE (one row: a `few` boolean and the `matches` counted) and returns its name. */
-  addCount(query: string): string {
+  /**
+   * Adds a list CTE (`listing`, a bounded query of resource_id) and its count (one row: `few`, the
+   * condition `fewer` on the list's count(*), and the `matches` listed); returns the count's name.
+   */
+  addCount(listing: string, fewer: string): string {
     const name = this.nextCountName();
-    this.counts.push(`${name} AS MATERIALIZED (${query})`);
+    this.countsMade += 1;
+    this.counts.push(`${name}_ids AS MATERIALIZED (${listing})`, `${name} AS MATERIALIZED (SELECT ${fewer} AS few, count(*) AS matches FROM ${name}_ids)`);
     return name;
   }
 
@@ -433,7 +491,7 @@ type IndexTable = 'search_token' | 'search_string' | 'search_reference' | 'searc
 
 function filterCondition(filter: SearchFilter, scope: Scope, subject: Subject): string {
   // A negation on a resource known by reference only must also find that resource (withRow).
-  if (subject.probe === 'adaptive' && listedByRange(filter) && (subject.row || !(filter.kind === 'token' && filter.negate))) return adaptiveCondition(filter, scope, subject);
+  if (subject.probe === 'adaptive' && listed(filter) && (subject.row || !(filter.kind === 'token' && filter.negate))) return adaptiveCondition(filter, scope, subject);
   switch (filter.kind) {
     case 'token':
       if (filter.negate) return withRow(subject, scope, (row) => `NOT ${indexCondition(filter, scope, { ...subject, id: `${row}.id` })}`);
@@ -458,12 +516,7 @@ function filterCondition(filter: SearchFilter, scope: Scope, subject: Subject): 
     case 'composite':
       return anyOf(filter.anyOf.map((parts) => compositeMatch(parts, scope, subject)));
     case 'chain':
-      return indexExists('search_reference', filter.param, scope, subject, (x) =>
-        anyOf(filter.targets.map((target) => {
-          const targetType = scope.bind(target.targetType, 'text');
-          return `(${x}.target_type = ${targetType} AND ${filterCondition(target.filter, scope, { id: `${x}.target_id`, type: targetType, probe: subject.probe })})`;
-        })),
-      );
+      return chainCondition(filter, scope, subject);
     case 'has': {
       const sourceType = scope.bind(filter.sourceType, 'text');
       const param = scope.bind(filter.param, 'text');
@@ -477,8 +530,9 @@ function filterCondition(filter: SearchFilter, scope: Scope, subject: Subject): 
       }
       // The count comes first: the walk's budget reads it by name (compileSearch, nextCountName).
       const [x, y] = [scope.alias('i'), scope.alias('i')];
-      const rare = countFew(filter.filter, scope, source(x), TARGET_HASH_LIMIT);
-      const targets = `SELECT ${x}.target_id ${references(x)} AND ${x}.resource_id IN (${matchingIds(filter.filter, scope, source(x))})`;
+      const count = countMatches(filter.filter, scope, source(x), TARGET_HASH_LIMIT);
+      const rare = few(count);
+      const targets = `SELECT ${x}.target_id ${references(x)} AND ${x}.resource_id IN (${counted(count)})`;
       const tested = `EXISTS (SELECT 1 ${references(y)} AND ${y}.target_id = ${subject.id} AND ${filterCondition(filter.filter, scope, source(y))}${probeFence(subject)})`;
       return `((NOT ${rare} OR ${subject.id} IN (${targets})) AND (${rare} OR ${tested}))`;
     }
@@ -492,6 +546,16 @@ function filterCondition(filter: SearchFilter, scope: Scope, subject: Subject): 
       );
     }
   }
+}
+
+/** A reference of the chain's parameter to a target that passes that target type's filter, followed from the subject. */
+function chainCondition(filter: ChainFilter, scope: Scope, subject: Subject): string {
+  return indexExists('search_reference', filter.param, scope, subject, (x) =>
+    anyOf(filter.targets.map((target) => {
+      const targetType = scope.bind(target.targetType, 'text');
+      return `(${x}.target_type = ${targetType} AND ${filterCondition(target.filter, scope, { id: `${x}.target_id`, type: targetType, probe: subject.probe })})`;
+    })),
+  );
 }
 
 /**

@@ -13,6 +13,12 @@ import { searchAllPages } from '../helpers/fhir-search.js';
  * 'sparse' is coded in two systems (two index rows per resource) and one of its resources is
  * deleted, so that path must neither repeat nor resurrect a resource. With no more matching index
  * rows than the page holds (`_count` + 1) the walk reads nothing ('rare' by 2 and by 10, 'sparse' by 20).
+ *
+ * Chains to one type whose filter is one range are listed the same way (the references to the
+ * named patients): each Observation's subject is one of ten patients, the first five's before
+ * #250 and the last five's after it, so a name walks, part-walks or drives, by direction. One
+ * named patient is deleted, some subjects dangle, and a crowd of CROWD patients sharing a name is
+ * too many targets to list, so that chain is probed row by row instead.
  */
 
 const SIZE = 300;
@@ -23,6 +29,11 @@ const SPARSE = new Set([40, 41, 150, 151, 152, 260]);
 const DELETED = 151;
 const sparseCodings = (i: number) => (SPARSE.has(i) ? ['http://example.org/b', 'http://example.org/c'].map((system) => ({ system, code: 'sparse' })) : []);
 const idOf = (i: number) => `walk-${String(i).padStart(3, '0')}`;
+const FAMILIES = ['Alpha', 'Alpha', 'Beta', 'Gamma', 'Gamma', 'Delta', 'Delta', 'Delta', 'Delta', 'Epsilon'];
+const DELETED_PATIENT = 1;
+const CROWD = 120;
+/** Observation i's subject: patient 0–4 before #250, 5–9 after; every 37th dangles, every 61st is one of the crowd. */
+const subjectOf = (i: number) => (i % 37 === 0 ? 'missing' : i % 61 === 0 ? `crowd-${i % CROWD}` : i < 250 ? `p${i % 5}` : `p${5 + (i % 5)}`);
 
 let t: TestApp;
 let tenant: Tenant;
@@ -30,6 +41,19 @@ let tenant: Tenant;
 before(async () => {
   t = await startTestApp();
   tenant = await t.createTenant();
+  // The patients first: ten named ones (the second half in an organisation) and the crowd.
+  const patients = [
+    ...FAMILIES.map((family, k) => ({ resourceType: 'Patient', id: `p${k}`, name: [{ family }], ...(k >= 5 ? { managingOrganization: { reference: 'Organization/acme' } } : {}) })),
+    ...Array.from({ length: CROWD }, (_, k) => ({ resourceType: 'Patient', id: `crowd-${k}`, name: [{ family: 'Crowd' }] })),
+    { resourceType: 'Organization', id: 'acme', name: 'Acme' },
+  ];
+  const people = await t.request('POST', '/v1/fhir', {
+    key: tenant.keys.test, contentType: 'application/fhir+json',
+    body: { resourceType: 'Bundle', type: 'transaction', entry: patients.map((resource) => ({ resource, request: { method: 'PUT', url: `${resource.resourceType}/${resource.id}` } })) },
+  });
+  assert.equal(people.status, 200, people.body.slice(0, 500));
+  const gone = await t.request('DELETE', `/v1/fhir/Patient/p${DELETED_PATIENT}`, { key: tenant.keys.test });
+  assert.equal(gone.status, 204, gone.body);
   // Several transactions, so that last_updated takes several values: within one, the id breaks ties.
   const perBundle = SIZE / BUNDLES;
   for (let b = 0; b < BUNDLES; b++) {
@@ -38,6 +62,7 @@ before(async () => {
       const resource = {
         resourceType: 'Observation', id: idOf(i), status: 'final',
         code: { coding: [{ system: 'http://example.org/codes', code: codeOf(i) }, ...sparseCodings(i)] },
+        subject: { reference: `Patient/${subjectOf(i)}` },
         valueQuantity: { value: i, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' },
       };
       return { resource, request: { method: 'PUT', url: `Observation/${idOf(i)}` } };
@@ -51,6 +76,11 @@ before(async () => {
 after(() => t.close());
 
 const isSparse = (i: number) => SPARSE.has(i) && i !== DELETED;
+/** Whether Observation i (live) has a live subject of that family. */
+const subjectNamed = (family: string) => (i: number) => {
+  const subject = /^p(\d)$/.exec(subjectOf(i));
+  return i !== DELETED && (family === 'Crowd' ? subjectOf(i).startsWith('crowd-') : subject !== null && Number(subject[1]) !== DELETED_PATIENT && FAMILIES[Number(subject[1])] === family);
+};
 
 /** The indices in stored order (ascending last_updated, then id) that satisfy `keep`. */
 function expected(keep: (i: number) => boolean, descending = false): string[] {
@@ -88,6 +118,22 @@ describe('walk-first search pages', () => {
     ['Observation?code=http://example.org/codes|sparse&value-quantity=ge0', []],
     ['Observation?code-value-quantity=common$gt280&_count=2', expected((i) => codeOf(i) === 'common' && i > 280)],
     ['Observation?code-value-quantity=http://example.org/b|sparse$lt200&_count=3&_sort=_id', expected((i) => isSparse(i) && i < 200)],
+    // Chains listed by the patients' names: walked from the first rows ('alpha' ascending), walked
+    // ten rows per match and then driven ('epsilon' ascending, whose Observations come last), or
+    // driven alone (no more matches than the page holds); the deleted patient and the dangling
+    // subjects match nothing.
+    ['Observation?subject:Patient.name=alpha&_count=4', expected(subjectNamed('Alpha'))],
+    ['Observation?subject:Patient.name=epsilon&_count=3', expected(subjectNamed('Epsilon'))],
+    ['Observation?subject:Patient.name=epsilon&_count=3&_sort=-_lastUpdated', expected(subjectNamed('Epsilon'), true)],
+    ['Observation?subject:Patient.family=epsilon&_count=20', expected(subjectNamed('Epsilon'))],
+    ['Observation?subject:Patient.name=delta&code=common&_count=2&_sort=_id', expected((i) => subjectNamed('Delta')(i) && codeOf(i) === 'common')],
+    ['Observation?subject:Patient.name=gamma&value-quantity=gt100&_count=5&_sort=-_lastUpdated', expected((i) => subjectNamed('Gamma')(i) && i > 100, true)],
+    ['Observation?subject:Patient.name=nobody', []],
+    // Too many patients share 'crowd' to list their references: probed from each walked row.
+    ['Observation?subject:Patient.name=crowd&_count=2', expected(subjectNamed('Crowd'))],
+    // Several target types, and two links, are probed from the walked row too.
+    ['Observation?subject.name=beta&_count=3', expected(subjectNamed('Beta'))],
+    ['Observation?subject:Patient.organization.name=acme&_count=6&_sort=-_lastUpdated', expected((i) => i !== DELETED && /^p[5-9]$/.test(subjectOf(i)), true)],
   ];
   for (const [query, want] of cases) {
     test(query, async () => {

@@ -189,22 +189,22 @@ describe('compileSearch', () => {
     const walked = compileSearch(query([code], [{ by: 'lastUpdated', direction: 'desc' }]), PARTITION);
     assertSafe(walked);
     // The walk reads index rows in sort order, testing the filters on each row, then a search
-    // supplies what it did not find. A code first counts its matches (h0, up to 10,000): below
-    // that it is hashed and the walk reads up to ten rows per match (at most 1,500 × 21), or none
-    // when the matches would not fill the page; above it the code is probed (fenced, a per-row
-    // subplan) and the walk reads up to 200 × 21.
-    assert.match(walked.text, /^WITH h0 AS MATERIALIZED \(SELECT count\(\*\) < 10000 AS few, count\(\*\) AS matches FROM \(SELECT i\d+\.resource_id FROM search_token i\d+ WHERE [^\n]* LIMIT 10000\) AS c\),\nwalk AS MATERIALIZED \(\n/);
+    // supplies what it did not find. A code first lists its matches up to 10,000 (h0_ids) and
+    // counts them (h0): below that it is hashed from the list and the walk reads up to ten rows per
+    // match (at most 1,500 × 21), or none when the matches would not fill the page; above it the
+    // code is probed (fenced, a per-row subplan) and the walk reads up to 200 × 21.
+    assert.match(walked.text, /^WITH h0_ids AS MATERIALIZED \(SELECT i\d+\.resource_id FROM search_token i\d+ WHERE [^\n]* LIMIT 10000\),\nh0 AS MATERIALIZED \(SELECT count\(\*\) < 10000 AS few, count\(\*\) AS matches FROM h0_ids\),\nwalk AS MATERIALIZED \(\n/);
     assert.match(
       walked.text,
       /\nSELECT r\.last_updated AS o0, r\.id AS o1 FROM \(SELECT r\.id, r\.last_updated, r\.created_at FROM resources r WHERE [^\n]* ORDER BY r\.last_updated DESC, r\.id DESC LIMIT \(CASE WHEN \(SELECT few FROM h0\) THEN \(CASE WHEN \(SELECT matches FROM h0\) <= 21 THEN 0 ELSE LEAST\(31500, 10 \* \(SELECT matches FROM h0\)\) END\) ELSE 4200 END\)\) AS r\n/,
     );
-    assert.match(walked.text, /\nWHERE \(\(NOT \(SELECT few FROM h0\) OR r\.id IN \(SELECT i\d+\.resource_id FROM search_token [^\n]*\)\) AND \(\(SELECT few FROM h0\) OR EXISTS \(SELECT 1 FROM search_token [^\n]* OFFSET 0\)\)\)\nORDER BY r\.last_updated DESC, r\.id DESC LIMIT 21\)\n/);
+    assert.match(walked.text, /\nWHERE \(\(NOT \(SELECT few FROM h0\) OR r\.id IN \(SELECT resource_id FROM h0_ids\)\) AND \(\(SELECT few FROM h0\) OR EXISTS \(SELECT 1 FROM search_token [^\n]* OFFSET 0\)\)\)\nORDER BY r\.last_updated DESC, r\.id DESC LIMIT 21\)\n/);
     // Then one of two searches, by the count: planned when the code matches many, neither fenced
-    // nor adaptive; driven by the code's matches when it matches few.
+    // nor adaptive; driven by the code's listed matches when it matches few.
     const [, planned, driven] = walked.text.split('\nUNION ALL\n');
     assert.match(planned, /^\(SELECT .* AND r\.id NOT IN \(SELECT o1 FROM walk\) AND NOT \(SELECT few FROM h0\)\nORDER BY r\.last_updated DESC, r\.id DESC LIMIT \(SELECT 21 - count\(\*\) FROM walk\)\)$/s);
     assert.doesNotMatch(planned.replace('NOT (SELECT few FROM h0)', ''), /OFFSET 0|h0/);
-    assert.match(driven, /^\(SELECT r\.last_updated AS o0, r\.id AS o1 FROM \(SELECT m\.id FROM \(SELECT DISTINCT d\.resource_id AS id FROM \(SELECT i\d+\.resource_id FROM search_token [^\n]*\) AS d\) AS m WHERE TRUE OFFSET 0\) AS m\nCROSS JOIN LATERAL \(SELECT r\.id, r\.last_updated, r\.created_at FROM resources r WHERE [^\n]* AND r\.id = m\.id OFFSET 0\) AS r WHERE r\.id NOT IN \(SELECT o1 FROM walk\) AND \(SELECT few FROM h0\)\nORDER BY r\.last_updated DESC, r\.id DESC LIMIT \(SELECT 21 - count\(\*\) FROM walk\)\)\n\) AS page\n/);
+    assert.match(driven, /^\(SELECT r\.last_updated AS o0, r\.id AS o1 FROM \(SELECT m\.id FROM \(SELECT DISTINCT d\.resource_id AS id FROM \(SELECT resource_id FROM h0_ids\) AS d\) AS m WHERE TRUE OFFSET 0\) AS m\nCROSS JOIN LATERAL \(SELECT r\.id, r\.last_updated, r\.created_at FROM resources r WHERE [^\n]* AND r\.id = m\.id OFFSET 0\) AS r WHERE r\.id NOT IN \(SELECT o1 FROM walk\) AND \(SELECT few FROM h0\)\nORDER BY r\.last_updated DESC, r\.id DESC LIMIT \(SELECT 21 - count\(\*\) FROM walk\)\)\n\) AS page\n/);
     // The driven search probes the other filters on each of the driver's matches, before it looks
     // the match up in resources; with two hashable filters the first that matches few drives.
     const status: SearchFilter = { kind: 'token', param: 'status', negate: false, anyOf: [{ match: 'code', code: 'final' }] };
@@ -217,25 +217,47 @@ describe('compileSearch', () => {
     const ranged = compileSearch(query([quantity], [{ by: 'lastUpdated', direction: 'asc' }]), PARTITION);
     assert.doesNotMatch(ranged.text, /h0|few/);
     assert.match(ranged.text, /LIMIT 4200\) AS r\nWHERE EXISTS \(SELECT 1 FROM search_quantity [^\n]* OFFSET 0\)\n/);
-    // A chain in the walk is probed row by row, at each step; its target's filter is adaptive too,
-    // but the walk's budget stays the probed one. In the planned search nothing is fenced.
-    const chain: SearchFilter = { kind: 'chain', param: 'subject', targets: [{ targetType: 'Patient', filter: { kind: 'string', param: 'name', anyOf: [{ mode: 'prefix', value: 'x' }] } }] };
+    // A chain to one type whose filter is one range is listed like a code (h0): the references to
+    // that range's matches, counted only when those targets number under 100. Below 10,000 the
+    // walk hashes them and they drive the search after it; above, each walked row follows its own
+    // reference, probed, to the target's filter, itself adaptive (h1).
+    const name: SearchFilter = { kind: 'string', param: 'name', anyOf: [{ mode: 'prefix', value: 'x' }] };
+    const chain: SearchFilter = { kind: 'chain', param: 'subject', targets: [{ targetType: 'Patient', filter: name }] };
     const chained = compileSearch(query([chain], [{ by: 'lastUpdated', direction: 'asc' }]), PARTITION);
-    const walk = chained.text.slice(0, chained.text.indexOf('UNION ALL'));
-    assert.equal((walk.match(/OFFSET 0/g) ?? []).length, 2);
-    assert.match(walk, /^WITH h0 AS MATERIALIZED \(SELECT count\(\*\) < 10000 AS few, count\(\*\) AS matches FROM \(SELECT i\d+\.resource_id FROM search_string /);
-    assert.match(walk, /i\d+\.target_id IN \(SELECT i\d+\.resource_id FROM search_string /);
-    assert.match(walk, / LIMIT 4200\) AS r\n/);
-    assert.doesNotMatch(chained.text.slice(chained.text.indexOf('UNION ALL')), /OFFSET 0|h0/);
-    // A _has first counts its inner matches up to 200 (h0): below that the walk hashes their
+    assertSafe(chained);
+    const targetsFew = String.raw`\(SELECT count\(\*\) FROM \(SELECT i\d+\.resource_id FROM search_string i\d+ WHERE [^\n]*? LIMIT 100\) AS t\) < 100`;
+    assert.match(chained.text, new RegExp(String.raw`^WITH h0_ids AS MATERIALIZED \(SELECT (i\d+)\.resource_id FROM search_reference \1 WHERE [^\n]*\1\.target_id IN \(SELECT i\d+\.resource_id FROM search_string [^\n]*\) AND ${targetsFew} LIMIT 10000\),\nh0 AS MATERIALIZED \(SELECT \(count\(\*\) < 10000 AND ${targetsFew}\) AS few, count\(\*\) AS matches FROM h0_ids\),\nh1_ids `));
+    const [chainWalk, chainPlanned, chainDriven] = chained.text.split('\nUNION ALL\n');
+    assert.match(chainWalk, /LIMIT \(CASE WHEN \(SELECT few FROM h0\) THEN \(CASE WHEN \(SELECT matches FROM h0\) <= 21 THEN 0 ELSE LEAST\(31500, 10 \* \(SELECT matches FROM h0\)\) END\) ELSE 4200 END\)\) AS r\n/);
+    assert.match(chainWalk, /\nWHERE \(\(NOT \(SELECT few FROM h0\) OR r\.id IN \(SELECT resource_id FROM h0_ids\)\) AND \(\(SELECT few FROM h0\) OR EXISTS \(SELECT 1 FROM search_reference (i\d+) WHERE [^\n]*\1\.resource_id = r\.id AND [^\n]*\(SELECT few FROM h1\)[^\n]*OFFSET 0\)\)\)\n/);
+    assert.equal((chainWalk.match(/OFFSET 0/g) ?? []).length, 2);
+    assert.doesNotMatch(chainPlanned.replace('NOT (SELECT few FROM h0)', ''), /OFFSET 0|h0|h1/);
+    assert.match(chainDriven, /FROM \(SELECT DISTINCT d\.resource_id AS id FROM \(SELECT resource_id FROM h0_ids\) AS d\) AS m WHERE TRUE OFFSET 0\) AS m\n[^\n]* AND \(SELECT few FROM h0\)\n/);
+    // A chain that may reach several types, or two links deep, is probed from the walked row; the
+    // filter at its far end is adaptive (the names, or the last link, a listed chain), but the walk's
+    // budget stays the probed one. The planned search is not fenced.
+    const probedChains: Array<[SearchFilter, string]> = [
+      [{ ...chain, targets: [{ targetType: 'Patient', filter: name }, { targetType: 'Group', filter: name }] }, 'search_string'],
+      [{ ...chain, targets: [{ targetType: 'Patient', filter: { kind: 'chain', param: 'organization', targets: [{ targetType: 'Organization', filter: name }] } }] }, 'search_reference'],
+    ];
+    for (const [filter, farEnd] of probedChains) {
+      const probed = compileSearch(query([filter], [{ by: 'lastUpdated', direction: 'asc' }]), PARTITION);
+      assertSafe(probed);
+      const walk = probed.text.slice(0, probed.text.indexOf('UNION ALL'));
+      assert.match(walk, new RegExp(`^WITH h0_ids AS MATERIALIZED \\(SELECT i\\d+\\.resource_id FROM ${farEnd} `));
+      assert.match(walk, /\nWHERE EXISTS \(SELECT 1 FROM search_reference (i\d+) WHERE [^\n]*\1\.resource_id = r\.id [^\n]*\1\.target_id IN \(SELECT resource_id FROM h0_ids\)/);
+      assert.match(walk, / LIMIT 4200\) AS r\n/);
+      assert.doesNotMatch(probed.text.slice(probed.text.indexOf('UNION ALL')), /OFFSET 0|h0/);
+    }
+    // A _has first lists and counts its inner matches up to 200 (h0): below that the walk hashes their
     // targets, and its budget is the hashed one; above it each row is tested, the inner code
     // adaptive (h1, up to 10,000) as anywhere else.
     const has: SearchFilter = { kind: 'has', sourceType: 'Observation', param: 'patient', filter: code };
     const hased = compileSearch({ ...query([has], [{ by: 'lastUpdated', direction: 'asc' }]), resourceType: 'Patient' }, PARTITION);
     const hasWalk = hased.text.slice(0, hased.text.indexOf('UNION ALL'));
-    assert.match(hasWalk, /^WITH h0 AS MATERIALIZED \(SELECT count\(\*\) < 200 AS few, count\(\*\) AS matches FROM \(SELECT i\d+\.resource_id FROM search_token [^\n]* LIMIT 200\) AS c\),\nh1 AS MATERIALIZED \(SELECT count\(\*\) < 10000 AS few, /);
+    assert.match(hasWalk, /^WITH h0_ids AS MATERIALIZED \(SELECT i\d+\.resource_id FROM search_token [^\n]* LIMIT 200\),\nh0 AS MATERIALIZED \(SELECT count\(\*\) < 200 AS few, count\(\*\) AS matches FROM h0_ids\),\nh1_ids AS MATERIALIZED \([^\n]* LIMIT 10000\),\nh1 AS MATERIALIZED \(SELECT count\(\*\) < 10000 AS few, /);
     assert.match(hasWalk, /LIMIT \(CASE WHEN \(SELECT few FROM h0\) THEN 31500 ELSE 4200 END\)\) AS r\n/);
-    assert.match(hasWalk, /\(NOT \(SELECT few FROM h0\) OR r\.id IN \(SELECT i\d+\.target_id FROM search_reference i\d+ WHERE [^\n]*\.resource_id IN \(SELECT i\d+\.resource_id FROM search_token /);
+    assert.match(hasWalk, /\(NOT \(SELECT few FROM h0\) OR r\.id IN \(SELECT i\d+\.target_id FROM search_reference i\d+ WHERE [^\n]*\.resource_id IN \(SELECT resource_id FROM h0_ids\)\)\)/);
     assert.match(hasWalk, /\(\(SELECT few FROM h0\) OR EXISTS \(SELECT 1 FROM search_reference i\d+ WHERE [^\n]*\(SELECT few FROM h1\)[^\n]* OFFSET 0\)\)/);
     assert.doesNotMatch(hased.text.slice(hased.text.indexOf('UNION ALL')), /OFFSET 0|h0|h1/);
     for (const notWalked of [
@@ -255,14 +277,14 @@ describe('compileSearch', () => {
     const status: SearchFilter = { kind: 'token', param: 'status', negate: false, anyOf: [{ match: 'code', code: 'final' }] };
     const sql = compileSearch({ resourceType: 'Observation', filters: [pair, status], sort: [{ by: 'lastUpdated', direction: 'asc' }], pageSize: 20, total: 'none' }, PARTITION);
     assertSafe(sql);
-    // Its count (h0) reads the lead index: quantity part rows by the code and system of their group.
-    assert.match(sql.text, /^WITH h0 AS MATERIALIZED \(SELECT count\(\*\) < 10000 AS few, count\(\*\) AS matches FROM \(SELECT (i\d+)\.resource_id FROM search_quantity \1 WHERE [^\n]*\1\.param = \$\d+::text AND \1\.lead_code = \$\d+::text AND \1\.lead_system = \$\d+::text AND \1\.value > \$\d+::numeric LIMIT 10000\) AS c\)/);
+    // Its list (h0_ids) reads the lead index: quantity part rows by the code and system of their group.
+    assert.match(sql.text, /^WITH h0_ids AS MATERIALIZED \(SELECT (i\d+)\.resource_id FROM search_quantity \1 WHERE [^\n]*\1\.param = \$\d+::text AND \1\.lead_code = \$\d+::text AND \1\.lead_system = \$\d+::text AND \1\.value > \$\d+::numeric LIMIT 10000\),\nh0 AS MATERIALIZED \(SELECT count\(\*\) < 10000 AS few, count\(\*\) AS matches FROM h0_ids\)/);
     assert.ok(sql.values.includes('code-value-quantity#1'));
     const [walk, planned, byPair, byStatus] = sql.text.split('\nUNION ALL\n');
     // The walk hashes its matches where they are few, and otherwise tests the group (grp) per row.
-    assert.match(walk, /WHERE \(\(NOT \(SELECT few FROM h0\) OR r\.id IN \(SELECT i\d+\.resource_id FROM search_quantity [^\n]*lead_code[^\n]*\)\) AND \(\(SELECT few FROM h0\) OR EXISTS \(SELECT 1 FROM search_token [^\n]*grp > 0[^\n]*OFFSET 0\)\)\)/);
+    assert.match(walk, /WHERE \(\(NOT \(SELECT few FROM h0\) OR r\.id IN \(SELECT resource_id FROM h0_ids\)\) AND \(\(SELECT few FROM h0\) OR EXISTS \(SELECT 1 FROM search_token [^\n]*grp > 0[^\n]*OFFSET 0\)\)\)/);
     // Its matches, exact, drive the first search after the walk, which tests only the status on each.
-    assert.match(byPair, /FROM \(SELECT DISTINCT d\.resource_id AS id FROM \(SELECT i\d+\.resource_id FROM search_quantity i\d+ WHERE [^\n]*lead_code[^\n]*\) AS d\) AS m WHERE EXISTS \(SELECT 1 FROM search_token [^\n]* OFFSET 0\) OFFSET 0\) AS m\n[^\n]* AND \(SELECT few FROM h0\)\n/);
+    assert.match(byPair, /FROM \(SELECT DISTINCT d\.resource_id AS id FROM \(SELECT resource_id FROM h0_ids\) AS d\) AS m WHERE EXISTS \(SELECT 1 FROM search_token [^\n]* OFFSET 0\) OFFSET 0\) AS m\n[^\n]* AND \(SELECT few FROM h0\)\n/);
     assert.doesNotMatch(byPair.slice(byPair.indexOf(') AS d)')), /search_quantity|grp/);
     assert.match(byStatus, / AND \(SELECT few FROM h1\) AND NOT \(SELECT few FROM h0\)\n/);
     // The planned search tests the group like any composite, without the lead index.

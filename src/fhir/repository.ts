@@ -85,6 +85,7 @@ export class FhirRepository {
     const id = uuidv7();
     const version = await this.db.read((tx) => this.writeNext(tx, ctx, resource, id, undefined, 'create'));
     if (!version) throw new ApiError('CONFLICT', 'Resource id collision; retry the request');
+    await this.committed(1);
     return version;
   }
 
@@ -98,7 +99,10 @@ export class FhirRepository {
         const version = await this.writeNext(tx, ctx, resource, id, stored, created ? 'create' : 'update');
         return version && { version, created };
       });
-      if (result) return result;
+      if (result) {
+        await this.committed(1);
+        return result;
+      }
     }
     throw new ApiError('CONFLICT', 'The resource was changed concurrently; retry the request');
   }
@@ -108,7 +112,7 @@ export class FhirRepository {
    * and none is lost. `change` receives the current resource and returns the next one.
    */
   async modify(ctx: RequestContext, resourceType: string, id: string, change: (current: Resource) => Resource, options: WriteOptions = {}): Promise<ResourceVersion> {
-    return this.db.transaction(async (tx) => {
+    const version = await this.db.transaction(async (tx) => {
       const stored = await readResource(tx, ctx.partitionId, resourceType, id, { forUpdate: true });
       const existing = current(stored);
       checkIfMatch(stored, options);
@@ -116,10 +120,12 @@ export class FhirRepository {
       if (next.resourceType !== resourceType) {
         throw validationError([{ severity: 'error', code: 'invalid', diagnostics: 'resourceType: cannot be changed', expression: ['resourceType'] }]);
       }
-      const version = await this.writeNext(tx, ctx, next, id, stored, 'update');
-      if (!version) throw new ApiError('CONFLICT', 'The resource was changed concurrently; retry the request');
-      return version;
+      const written = await this.writeNext(tx, ctx, next, id, stored, 'update');
+      if (!written) throw new ApiError('CONFLICT', 'The resource was changed concurrently; retry the request');
+      return written;
     });
+    await this.committed(1);
+    return version;
   }
 
   /** Writes a tombstone version; NOT_FOUND when absent or already deleted. */
@@ -132,7 +138,7 @@ export class FhirRepository {
         const createdAt = await writeVersion(tx, ctx.partitionId, tombstone(ctx, resourceType, id, stored, new Date().toISOString()));
         return createdAt !== undefined;
       });
-      if (done) return;
+      if (done) return this.committed(1);
     }
     throw new ApiError('CONFLICT', 'The resource was changed concurrently; retry the request');
   }
@@ -143,12 +149,14 @@ export class FhirRepository {
    * write through `options.label`. History sequence numbers are allocated once for the batch.
    */
   async writeBatch(ctx: RequestContext, writes: BatchWrite[], options: BatchOptions = {}): Promise<BatchWritten[]> {
-    return this.db.transaction((tx) => this.writeBatchIn(tx, ctx, writes, options));
+    const written = await this.db.transaction((tx) => this.writeBatchIn(tx, ctx, writes, options));
+    await this.committed(written.length);
+    return written;
   }
 
   /**
    * writeBatch inside the caller's transaction, so that other writes (a bulk job's checkpoint)
-   * commit or roll back with the batch.
+   * commit or roll back with the batch. The caller reports them with `committed` once they have.
    */
   async writeBatchIn(tx: Tx, ctx: RequestContext, writes: BatchWrite[], options: BatchOptions = {}): Promise<BatchWritten[]> {
     const label = options.label ?? ((index: number) => `[${index}]`);
@@ -178,6 +186,11 @@ export class FhirRepository {
     return planned.map(({ version, outcome }) => ({
       resourceType: version.resourceType, id: version.id, versionId: version.versionId, lastUpdated: version.lastUpdated, content: version.content, outcome,
     }));
+  }
+
+  /** Counts committed writes towards the next refresh of the planner statistics (src/store/statistics.ts). */
+  committed(count: number): Promise<void> {
+    return this.db.statistics.noteWritten(count);
   }
 
   /** Permanently removes a resource and its whole history (legal erasure). */

@@ -45,6 +45,7 @@ export function createImportHandler(repository: FhirRepository, mapRecord: Recor
       let next = (job.checkpoint as ImportCheckpoint | null)?.nextChunk ?? 0;
       while (next < request.chunks) {
         const chunkNumber = next;
+        let written = 0;
         await ctx.step(async (tx) => {
           const chunk = await readInputChunk(tx, job, chunkNumber);
           if (!chunk) throw new Error('import input chunk missing');
@@ -64,13 +65,14 @@ export function createImportHandler(repository: FhirRepository, mapRecord: Recor
               errors.push(recordError(index, error));
             }
           });
-          await repository.writeBatchIn(tx, ctxFor, writes, { rejected: (i, error) => errors.push(recordError(indexes[i], error)) });
+          written = (await repository.writeBatchIn(tx, ctxFor, writes, { rejected: (i, error) => errors.push(recordError(indexes[i], error)) })).length;
           const done = chunkNumber + 1 >= request.chunks;
           // The payload is no longer needed once every record is stored: do not keep PHI longer than that.
           if (done) await deleteJobInput(tx, job);
           errors.sort((a, b) => a.index - b.index);
           return { checkpoint: { nextChunk: chunkNumber + 1 } satisfies ImportCheckpoint, processed: chunk.lines.length, errors, done };
         });
+        await repository.committed(written);
         next = chunkNumber + 1;
       }
     },

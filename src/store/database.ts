@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { PlannerStatistics } from './statistics.js';
 
 // numeric and int8 come back as strings (no precision loss); timestamps are parsed by us (isoInstant).
 pg.types.setTypeParser(pg.types.builtins.TIMESTAMPTZ, (value) => value);
@@ -71,6 +72,8 @@ export interface DatabaseOptions {
 
 export class Database {
   readonly pool: pg.Pool;
+  /** Refreshes the search tables' statistics as the store grows (src/store/statistics.ts). */
+  readonly statistics: PlannerStatistics;
 
   constructor(options: DatabaseOptions) {
     this.pool = new pg.Pool({
@@ -87,6 +90,7 @@ export class Database {
     });
     // An idle client that loses its server must not crash the process; the next query reconnects.
     this.pool.on('error', () => undefined);
+    this.statistics = new PlannerStatistics(this.pool);
   }
 
   /** Runs `fn` on one connection without a transaction: for single-statement reads. */

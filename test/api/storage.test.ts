@@ -155,3 +155,39 @@ test('API keys are stored only as SHA-256 hashes, and the planner has the token 
   const stats = await t.database.db.pool.query("SELECT 1 FROM pg_statistic_ext WHERE stxname = 'search_token_stats'");
   assert.equal(stats.rowCount, 1);
 });
+
+test('a fresh store gets planner statistics from its first writes, before they answer, and again each time it doubles', async () => {
+  const fresh = await startTestApp();
+  try {
+    const pool = fresh.database.db.pool;
+    // What is checked is the app's own refresh (src/store/statistics.ts): autovacuum, which could
+    // analyze these tables on its own schedule, is kept out of this database.
+    for (const table of ['resources', ...INDEX_TABLES]) await pool.query(`ALTER TABLE ${table} SET (autovacuum_enabled = false)`);
+    const own = await fresh.createTenant();
+    const stored = async () => Number((await pool.query("SELECT reltuples::float8 AS rows FROM pg_class WHERE oid = 'resources'::regclass")).rows[0].rows);
+    const namesAnalyzed = async () => (await pool.query("SELECT 1 FROM pg_stats WHERE tablename = 'search_string' AND attname = 'value'")).rowCount;
+    const write = async (first: number, count: number) => {
+      const entry = Array.from({ length: count }, (_, k) => ({
+        resource: { resourceType: 'Patient', name: [{ family: `Stat${first + k}` }] },
+        request: { method: 'POST', url: 'Patient' },
+      }));
+      const res = await fresh.request('POST', '/v1/fhir', { key: own.keys.test, body: { resourceType: 'Bundle', type: 'transaction', entry }, contentType: 'application/fhir+json' });
+      assert.equal(res.status, 200, res.body.slice(0, 300));
+    };
+    assert.ok((await stored()) <= 0, 'the new store starts without statistics');
+    await write(0, 150);
+    assert.ok((await stored()) <= 0, 'fewer than 200 writes do not analyze');
+    assert.equal(await namesAnalyzed(), 0);
+    // The write that reaches 200 returns once the tables are analyzed.
+    await write(150, 100);
+    assert.equal(await stored(), 250);
+    assert.equal(await namesAnalyzed(), 1);
+    // The next analysis comes once as many resources again (250) are written.
+    await write(250, 200);
+    assert.equal(await stored(), 250);
+    await write(450, 60);
+    assert.equal(await stored(), 510);
+  } finally {
+    await fresh.close();
+  }
+});

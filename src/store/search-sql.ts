@@ -341,7 +341,9 @@ function listed(filter: SearchFilter): filter is ListedFilter {
  * are probed link by link.
  */
 function listedChain(filter: SearchFilter): filter is ListedChainFilter {
-  return filter.kind === 'chain' && filter.targets.length === 1 && listedByRange(filter.targets[0].filter) && !(filter.targets[0].filter.kind === 'token' && filter.targets[0].filter.negate);
+  if (filter.kind !== 'chain' || filter.targets.length !== 1) return false;
+  const [{ filter: target }] = filter.targets;
+  return listedByRange(target) && !(target.kind === 'token' && target.negate);
 }
 
 /**

@@ -272,11 +272,10 @@ function adaptiveCondition(filter: ListedFilter, scope: Scope, subject: Subject)
  * Lists the filter's matches up to `limit` (a CTE `h<n>_ids`) and counts them (`h<n>`: whether
  * they are fewer than `limit`, and how many), once per statement; returns the count's name. When
  * they are few, the list holds them all, and the walk's hash and the driven search read it
- * instead of listing them again from the index. A chain is counted only when its targets are few
- * (CHAIN_TARGET_LIMIT): listing its matches hashes every target first, and a name prefix can match
- * a large part of the patients.
+ * instead of listing them again from the index. A chain is listed only when its targets are few
+ * (CHAIN_TARGET_LIMIT), and only up to CHAIN_HASH_LIMIT references.
  */
-function countMatches(filter: ListedFilter, scope: Scope, subject: Subject, limit = HASH_LIMIT): string {
+function countMatches(filter: ListedFilter, scope: Scope, subject: Subject, limit = filter.kind === 'chain' ? CHAIN_HASH_LIMIT : HASH_LIMIT): string {
   const targetsFew = filter.kind === 'chain' ? [chainTargetsFew(filter, scope)] : [];
   const listing = [matchingIds(filter, scope, subject), ...targetsFew].join(' AND ');
   return scope.addCount(`${listing} LIMIT ${limit}`, allOf([`count(*) < ${limit}`, ...targetsFew]));
@@ -287,8 +286,22 @@ function counted(name: string): string {
   return `SELECT resource_id FROM ${name}_ids`;
 }
 
-/** A chain with more targets than this is probed, not counted (countMatches). */
+/**
+ * A chain with more targets than this is probed, not listed (countMatches): listing hashes every
+ * target first, and a chain to many (`subject:Patient.gender=female`) is dense, its page found
+ * within the walk's first rows.
+ */
 const CHAIN_TARGET_LIMIT = 100;
+
+/**
+ * A chain is hashed below this many references, probed above. A listed reference costs about a
+ * seventh of a walked row's probe (a descent per target, the list, its count and the hash: 0.75
+ * against 5 µs at 1M), and past a few thousand references the walk finds a page in fewer probes
+ * than the listing costs: at 1M, limits of 1,500, 3,000, 5,000, 10,000 and 30,000 gave p95s of
+ * 13.5–14, 10.8–11.5, 11.6, 14.1–14.3 and 15.5–16 ms over the bench's sampled names, against 12.3
+ * unlisted (docs/search.md).
+ */
+const CHAIN_HASH_LIMIT = 3_000;
 
 /** Whether the chain's one target filter matches fewer than CHAIN_TARGET_LIMIT resources (an uncorrelated subquery, run once). */
 function chainTargetsFew(filter: ListedChainFilter, scope: Scope): string {

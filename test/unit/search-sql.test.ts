@@ -218,15 +218,15 @@ describe('compileSearch', () => {
     assert.doesNotMatch(ranged.text, /h0|few/);
     assert.match(ranged.text, /LIMIT 4200\) AS r\nWHERE EXISTS \(SELECT 1 FROM search_quantity [^\n]* OFFSET 0\)\n/);
     // A chain to one type whose filter is one range is listed like a code (h0): the references to
-    // that range's matches, counted only when those targets number under 100. Below 10,000 the
-    // walk hashes them and they drive the search after it; above, each walked row follows its own
+    // that range's matches, listed only when those targets number under 100. Below 3,000 the walk
+    // hashes them and they drive the search after it; above, each walked row follows its own
     // reference, probed, to the target's filter, itself adaptive (h1).
     const name: SearchFilter = { kind: 'string', param: 'name', anyOf: [{ mode: 'prefix', value: 'x' }] };
     const chain: SearchFilter = { kind: 'chain', param: 'subject', targets: [{ targetType: 'Patient', filter: name }] };
     const chained = compileSearch(query([chain], [{ by: 'lastUpdated', direction: 'asc' }]), PARTITION);
     assertSafe(chained);
     const targetsFew = String.raw`\(SELECT count\(\*\) FROM \(SELECT i\d+\.resource_id FROM search_string i\d+ WHERE [^\n]*? LIMIT 100\) AS t\) < 100`;
-    assert.match(chained.text, new RegExp(String.raw`^WITH h0_ids AS MATERIALIZED \(SELECT (i\d+)\.resource_id FROM search_reference \1 WHERE [^\n]*\1\.target_id IN \(SELECT i\d+\.resource_id FROM search_string [^\n]*\) AND ${targetsFew} LIMIT 10000\),\nh0 AS MATERIALIZED \(SELECT \(count\(\*\) < 10000 AND ${targetsFew}\) AS few, count\(\*\) AS matches FROM h0_ids\),\nh1_ids `));
+    assert.match(chained.text, new RegExp(String.raw`^WITH h0_ids AS MATERIALIZED \(SELECT (i\d+)\.resource_id FROM search_reference \1 WHERE [^\n]*\1\.target_id IN \(SELECT i\d+\.resource_id FROM search_string [^\n]*\) AND ${targetsFew} LIMIT 3000\),\nh0 AS MATERIALIZED \(SELECT \(count\(\*\) < 3000 AND ${targetsFew}\) AS few, count\(\*\) AS matches FROM h0_ids\),\nh1_ids `));
     const [chainWalk, chainPlanned, chainDriven] = chained.text.split('\nUNION ALL\n');
     assert.match(chainWalk, /LIMIT \(CASE WHEN \(SELECT few FROM h0\) THEN \(CASE WHEN \(SELECT matches FROM h0\) <= 21 THEN 0 ELSE LEAST\(31500, 10 \* \(SELECT matches FROM h0\)\) END\) ELSE 4200 END\)\) AS r\n/);
     assert.match(chainWalk, /\nWHERE \(\(NOT \(SELECT few FROM h0\) OR r\.id IN \(SELECT resource_id FROM h0_ids\)\) AND \(\(SELECT few FROM h0\) OR EXISTS \(SELECT 1 FROM search_reference (i\d+) WHERE [^\n]*\1\.resource_id = r\.id AND [^\n]*\(SELECT few FROM h1\)[^\n]*OFFSET 0\)\)\)\n/);

@@ -242,25 +242,30 @@ const WALK_ROWS_PER_MATCH = 10;
 
 /** Whether a filter's matches, when few, can be listed to drive a search: a hashable one, not negated. */
 function drivesSearch(filter: SearchFilter): filter is ListedFilter {
-  return listed(filter) && !(filter.kind === 'token' && filter.negate);
+  return listed(filter) && !negated(filter);
 }
 
 /** A filter matching fewer resources than this is hashed by the walk; more, and it is probed. */
 const HASH_LIMIT = 10_000;
+
+/** A `:not` token filter: it keeps the resources without a matching row, so its listed matches are the ones it excludes. */
+function negated(filter: SearchFilter): boolean {
+  return filter.kind === 'token' && filter.negate;
+}
 
 /**
  * A filter tested on each row a walk reads, in sort order, so that the walk stops as soon as the
  * page is full. A probe (`probeFence`) costs an index descent per row and nothing up front. A hash
  * of the filter's matches costs a fraction of a microsecond per row, but must list every match
  * first: 130,000 Observations for status=final at 1M, 60 ms before the first row. So the filter
- * first counts its matches up to HASH_LIMIT (an index-only scan of at most that many entries, once
- * per statement) and is hashed below it, probed above it: the statistic a generic plan cannot use,
- * gathered at run time. Each branch sits behind an OR, where PostgreSQL neither flattens the
+ * first lists and counts its matches up to a limit (countMatches: at most that many index entries,
+ * once per statement) and is hashed from that list below it, probed above it: the statistic a
+ * generic plan cannot use, gathered at run time. Each branch sits behind an OR, where PostgreSQL neither flattens the
  * subquery into a join (which would lose the walk's order) nor evaluates the branch it skips.
  */
 function adaptiveCondition(filter: ListedFilter, scope: Scope, subject: Subject): string {
   const count = countMatches(filter, scope, subject);
-  const not = filter.kind === 'token' && filter.negate ? 'NOT ' : '';
+  const not = negated(filter) ? 'NOT ' : '';
   const probed =
     filter.kind === 'composite' ? filterCondition(filter, scope, { ...subject, probe: 'each' })
     : filter.kind === 'chain' ? chainCondition(filter, scope, subject)
@@ -356,7 +361,7 @@ function listed(filter: SearchFilter): filter is ListedFilter {
 function listedChain(filter: SearchFilter): filter is ListedChainFilter {
   if (filter.kind !== 'chain' || filter.targets.length !== 1) return false;
   const [{ filter: target }] = filter.targets;
-  return listedByRange(target) && !(target.kind === 'token' && target.negate);
+  return listedByRange(target) && !negated(target);
 }
 
 /**
@@ -506,7 +511,7 @@ type IndexTable = 'search_token' | 'search_string' | 'search_reference' | 'searc
 
 function filterCondition(filter: SearchFilter, scope: Scope, subject: Subject): string {
   // A negation on a resource known by reference only must also find that resource (withRow).
-  if (subject.probe === 'adaptive' && listed(filter) && (subject.row || !(filter.kind === 'token' && filter.negate))) return adaptiveCondition(filter, scope, subject);
+  if (subject.probe === 'adaptive' && listed(filter) && (subject.row || !negated(filter))) return adaptiveCondition(filter, scope, subject);
   switch (filter.kind) {
     case 'token':
       if (filter.negate) return withRow(subject, scope, (row) => `NOT ${indexCondition(filter, scope, { ...subject, id: `${row}.id` })}`);

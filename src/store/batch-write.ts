@@ -63,7 +63,7 @@ export async function writeVersions(tx: Tx, partitionId: number, versions: Versi
   if (upserted.length !== versions.length) return undefined;
 
   for (const insert of indexInserts) {
-    const rows = versions.flatMap((version) => insert.rows(version.index).map((row) => [version.resourceType, version.id, ...row]));
+    const rows = versions.flatMap((version) => insert.rows(version.index, version.lastUpdated).map((row) => [version.resourceType, version.id, ...row]));
     if (rows.length === 0) continue;
     const arrays = ['text', 'text', ...insert.types].map((type, i) => `$${i + 2}::${type}[]`).join(', ');
     await tx.query(

@@ -43,7 +43,7 @@ export function encodeFreshVersion(partitionId: number, version: VersionToWrite)
     id,
     resource: `${head}1\t${lastUpdated}\t${lastUpdated}\tf\t${version.indexVersion}\t${field(arrayLiteral(version.index.params))}\t${content}\n`,
     history: `${field(resourceType)}\t${field(id)}\t1\t${version.operation}\t${field(version.keyId)}\t${field(version.requestId)}\t${lastUpdated}\t${content}\n`,
-    index: indexInserts.map((insert) => insert.rows(version.index).map((row) => `${head}${row.map(field).join('\t')}\n`).join('')),
+    index: indexInserts.map((insert) => insert.rows(version.index, lastUpdated).map((row) => `${head}${row.map(field).join('\t')}\n`).join('')),
   };
 }
 

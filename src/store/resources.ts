@@ -63,7 +63,12 @@ export async function readVersion(tx: Tx, partitionId: number, resourceType: str
  */
 export const INDEX_TABLES = ['search_token', 'search_string', 'search_reference', 'search_uri', 'search_date', 'search_number', 'search_quantity', 'search_sort'] as const;
 
-export const indexInserts: Array<{ table: string; columns: string[]; types: string[]; rows: (index: IndexRows) => unknown[][] }> = [
+/**
+ * Each index table's columns after partition_id, resource_type and resource_id, and its rows for
+ * a version. Reference rows also carry the version's last_updated (migration 009), the order in
+ * which search_reference_lookup keeps the references to one target.
+ */
+export const indexInserts: Array<{ table: string; columns: string[]; types: string[]; rows: (index: IndexRows, lastUpdated: string) => unknown[][] }> = [
   {
     table: 'search_token', columns: ['param', 'grp', 'system', 'code', 'display', 'type_system', 'type_code'],
     types: ['text', 'int2', 'text', 'text', 'text', 'text', 'text'],
@@ -74,9 +79,9 @@ export const indexInserts: Array<{ table: string; columns: string[]; types: stri
     rows: (r) => r.string.map((t) => [t.param, t.grp, t.value, t.raw]),
   },
   {
-    table: 'search_reference', columns: ['param', 'grp', 'target_type', 'target_id', 'reference', 'identifier_system', 'identifier_value'],
-    types: ['text', 'int2', 'text', 'text', 'text', 'text', 'text'],
-    rows: (r) => r.reference.map((t) => [t.param, t.grp, t.targetType, t.targetId, t.reference, t.identifierSystem, t.identifierValue]),
+    table: 'search_reference', columns: ['param', 'grp', 'target_type', 'target_id', 'reference', 'identifier_system', 'identifier_value', 'last_updated'],
+    types: ['text', 'int2', 'text', 'text', 'text', 'text', 'text', 'timestamptz'],
+    rows: (r, lastUpdated) => r.reference.map((t) => [t.param, t.grp, t.targetType, t.targetId, t.reference, t.identifierSystem, t.identifierValue, lastUpdated]),
   },
   { table: 'search_uri', columns: ['param', 'grp', 'value'], types: ['text', 'int2', 'text'], rows: (r) => r.uri.map((t) => [t.param, t.grp, t.value]) },
   { table: 'search_date', columns: ['param', 'grp', 'low', 'high'], types: ['text', 'int2', 'timestamptz', 'timestamptz'], rows: (r) => r.date.map((t) => [t.param, t.grp, t.low, t.high]) },
@@ -174,7 +179,7 @@ export async function writeVersion(tx: Tx, partitionId: number, version: Version
     version.indexVersion, version.index.params, version.content, version.operation, version.keyId, version.requestId,
   ];
   const kinds = indexInserts.map((insert) => {
-    const rows = insert.rows(version.index);
+    const rows = insert.rows(version.index, version.lastUpdated);
     if (rows.length > 0) values.push(...toColumns(rows, insert.columns.length));
     return rows.length > 0;
   });
@@ -203,16 +208,16 @@ export async function staleResources(tx: Tx, indexVersion: number, limit: number
 
 /** Replaces the index rows of the current version without creating a new version. */
 export async function replaceIndex(tx: Tx, partitionId: number, resourceType: string, id: string, versionId: number, indexVersion: number, index: IndexRows): Promise<boolean> {
-  const updated = await tx.query(
-    'UPDATE resources SET index_version = $5, index_params = $6 WHERE partition_id = $1 AND resource_type = $2 AND id = $3 AND version_id = $4 RETURNING 1',
+  const [updated] = await tx.query<{ last_updated: string }>(
+    'UPDATE resources SET index_version = $5, index_params = $6 WHERE partition_id = $1 AND resource_type = $2 AND id = $3 AND version_id = $4 RETURNING last_updated',
     [partitionId, resourceType, id, versionId, indexVersion, index.params],
   );
-  if (updated.length === 0) return false;
+  if (!updated) return false;
   for (const table of INDEX_TABLES) {
     await tx.query(`DELETE FROM ${table} WHERE partition_id = $1 AND resource_type = $2 AND resource_id = $3`, [partitionId, resourceType, id]);
   }
   for (const insert of indexInserts) {
-    const rows = insert.rows(index);
+    const rows = insert.rows(index, updated.last_updated);
     if (rows.length === 0) continue;
     const arrays = insert.types.map((type, i) => `$${i + 4}::${type}[]`).join(', ');
     await tx.query(

@@ -1,5 +1,6 @@
 import type {
   ChainFilter,
+  CompartmentFilter,
   CompositeFilter,
   CursorPosition,
   DateRangeMatch,
@@ -7,6 +8,7 @@ import type {
   NumberMatch,
   QuantityFilter,
   QuantityMatch,
+  ReferenceFilter,
   ReferenceInclude,
   ReferenceMatch,
   ReverseChainFilter,
@@ -62,12 +64,48 @@ export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery
   assertPageSize(query.pageSize);
   const scope = new Scope(partitionId, query.resourceType);
   const keys = sortKeys(query.sort, scope);
+  const ctes: string[] = [];
+  const driver = mergeDriver(query);
+  const { page, direct } = driver ? mergedPage(query, driver, keys, scope, ctes) : scannedPage(query, keys, scope, ctes);
+  // Outside the inner query the keys are its output columns o0, o1, …
+  const pageKeys = keys.map((key, i) => ({ ...key, expr: `page.o${i}` }));
+  // The cursor keeps the sort's own keys (k0, k1, …); the appended id tie-breaker is the row's id.
+  const sortedKeys = pageKeys.slice(0, query.sort.length);
+  const cursorKeys = sortedKeys.map((key, i) => `${key.expr} AS k${i}`);
+  const pageOrder = pageKeys.map(orderByTerm).join(', ');
+  const from = [
+    `FROM (\n${page}\n) AS page`,
+    ...(direct ? [] : [`JOIN resources r ON r.partition_id = ${scope.partition} AND r.resource_type = ${scope.resourceType} AND r.id = page.${idOutput(keys)}`]),
+  ];
+  const rowColumns = resourceColumns(direct ? 'page' : 'r');
+  let main = [`SELECT ${[rowColumns, ...cursorKeys].join(', ')}`, ...from, `ORDER BY ${pageOrder}`].join('\n');
+  if (query.include?.length && query.pageSize > 0) {
+    // The page and what it references in one statement: one round trip for an _include.
+    ctes.push(`matches AS MATERIALIZED (\nSELECT ${[rowColumns, ...cursorKeys, `row_number() OVER (ORDER BY ${pageOrder}) AS position`].join(', ')}\n${from.join('\n')})`);
+    main = [
+      `SELECT *, NULL::text AS included_type FROM matches`,
+      'UNION ALL',
+      `SELECT ${[INCLUDED_COLUMNS, ...sortedKeys.map((key, i) => `NULL::${key.type} AS k${i}`), 'NULL::bigint AS position', 't.resource_type AS included_type'].join(', ')}`,
+      `FROM resources t WHERE t.partition_id = ${scope.partition} AND NOT t.deleted AND (t.resource_type, t.id) IN (${referencedKeys(query.include, query.pageSize, scope)})`,
+      'ORDER BY position NULLS LAST, included_type, id',
+    ].join('\n');
+  }
+  const text = [...(ctes.length ? [`WITH ${ctes.join(',\n')}`] : []), main].join('\n');
+  return { text, values: scope.values };
+}
+
+/**
+ * The page's ids and sort keys (`o0, o1, …`) found from `resources` in sort order: walked with
+ * the filters tested on each row, or planned by PostgreSQL (see compileSearch). `direct` pages
+ * also return the resource columns.
+ */
+function scannedPage(query: SearchQuery, keys: SortKey[], scope: Scope, ctes: string[]): { page: string; direct: boolean } {
   const filters = query.filters.map((filter) => filterCondition(filter, scope, rootSubject(scope)));
   const keyset = query.after ? [keysetCondition(keys, cursorValues(query.sort, query.after), scope)] : [];
   // Page size and walk budget are validated integers written into the text, not bound: a statement
   // planned once for all values (a generic plan, src/store/search.ts) must still know its LIMIT.
   const limit = String(query.pageSize + 1);
-  const ids = `o${keys.findIndex((key) => key.by === 'id')}`;
+  const ids = idOutput(keys);
   const outputs = keys.map((key, i) => `${key.expr} AS o${i}`).join(', ');
   const orderBy = keys.map(orderByTerm).join(', ');
   const sortJoins = keys.flatMap((key) => (key.join ? [key.join] : []));
@@ -85,7 +123,6 @@ export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery
     ].join('\n');
   };
 
-  const ctes: string[] = [];
   // Without filters or sort joins every row the inner query reads is a page row, and a filter that
   // names resources (a patient's references, say) matches few more than a page: such a query reads
   // its rows whole, where the join back to resources would repeat each page row's lookup.
@@ -136,31 +173,82 @@ export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery
     const planned = search([notWalked, ...(drivers.length ? [`NOT ${anyOf(drivers.map(({ name }) => few(name)))}`] : [])], rest);
     page = ['SELECT * FROM walk', ...[planned, ...driven].map((branch) => `(${branch})`)].join('\nUNION ALL\n');
   }
-  // Outside the inner query the keys are its output columns o0, o1, …
-  const pageKeys = keys.map((key, i) => ({ ...key, expr: `page.o${i}` }));
-  // The cursor keeps the sort's own keys (k0, k1, …); the appended id tie-breaker is the row's id.
-  const sortedKeys = pageKeys.slice(0, query.sort.length);
-  const cursorKeys = sortedKeys.map((key, i) => `${key.expr} AS k${i}`);
-  const pageOrder = pageKeys.map(orderByTerm).join(', ');
-  const from = [
-    `FROM (\n${page}\n) AS page`,
-    ...(direct ? [] : [`JOIN resources r ON r.partition_id = ${scope.partition} AND r.resource_type = ${scope.resourceType} AND r.id = page.${ids}`]),
-  ];
-  const rowColumns = resourceColumns(direct ? 'page' : 'r');
-  let main = [`SELECT ${[rowColumns, ...cursorKeys].join(', ')}`, ...from, `ORDER BY ${pageOrder}`].join('\n');
-  if (query.include?.length && query.pageSize > 0) {
-    // The page and what it references in one statement: one round trip for an _include.
-    ctes.push(`matches AS MATERIALIZED (\nSELECT ${[rowColumns, ...cursorKeys, `row_number() OVER (ORDER BY ${pageOrder}) AS position`].join(', ')}\n${from.join('\n')})`);
-    main = [
-      `SELECT *, NULL::text AS included_type FROM matches`,
-      'UNION ALL',
-      `SELECT ${[INCLUDED_COLUMNS, ...sortedKeys.map((key, i) => `NULL::${key.type} AS k${i}`), 'NULL::bigint AS position', 't.resource_type AS included_type'].join(', ')}`,
-      `FROM resources t WHERE t.partition_id = ${scope.partition} AND NOT t.deleted AND (t.resource_type, t.id) IN (${referencedKeys(query.include, query.pageSize, scope)})`,
-      'ORDER BY position NULLS LAST, included_type, id',
-    ].join('\n');
-  }
-  const text = [...(ctes.length ? [`WITH ${ctes.join(',\n')}`] : []), main].join('\n');
-  return { text, values: scope.values };
+  return { page, direct };
+}
+
+/** The page's output column of the id tie-breaker. */
+function idOutput(keys: SortKey[]): string {
+  return `o${keys.findIndex((key) => key.by === 'id')}`;
+}
+
+/** A filter whose matches are the references to a list of targets (mergedPage). */
+type MergeDriver = ReferenceFilter | CompartmentFilter | ListedChainFilter;
+
+/**
+ * The filter a page sorted by _lastUpdated alone is merged from, if any: a reference to named
+ * targets (`patient=X`, every alternative a `Type/id` or id), a compartment of named owners, or,
+ * when no filter names resources, a chain listed by one range (`subject:Patient.name=x`).
+ */
+function mergeDriver(query: SearchQuery): MergeDriver | undefined {
+  const [first, ...more] = query.sort;
+  if (query.pageSize === 0 || first?.by !== 'lastUpdated' || more.length > 0) return undefined;
+  const named = query.filters.find(
+    (filter): filter is ReferenceFilter | CompartmentFilter =>
+      (filter.kind === 'reference' && filter.anyOf.every((match) => match.match === 'target')) || (filter.kind === 'compartment' && filter.targetIds !== null),
+  );
+  if (named) return named;
+  return namesResources(query) ? undefined : query.filters.find(listedChain);
+}
+
+/**
+ * A page merged from ordered lists of references (migration 009). search_reference_lookup keeps
+ * the references to one target in _lastUpdated order, so each target's first page-size
+ * references that pass the other filters (each probed on its row) are read in order, and the
+ * page is the first of them all: at most a page per target, however many resources reference it.
+ * A resource that references two of the targets, or one target twice, comes once. A chain lists
+ * its targets first, and with CHAIN_TARGET_LIMIT or more of them (`subject:Patient.gender=male`)
+ * the page is scanned instead (scannedPage): its matches are dense, found among the first rows.
+ */
+function mergedPage(query: SearchQuery, driver: MergeDriver, keys: SortKey[], scope: Scope, ctes: string[]): { page: string; direct: boolean } {
+  const limit = String(query.pageSize + 1);
+  const x = scope.alias('i');
+  const columns = keys.map((key) => ({ ...key, expr: key.by === 'id' ? `${x}.resource_id` : `${x}.last_updated` }));
+  const keyset = query.after ? [keysetCondition(columns, cursorValues(query.sort, query.after), scope)] : [];
+  const subject: Subject = { id: `${x}.resource_id`, type: scope.resourceType, probe: 'each' };
+  const others = query.filters.filter((filter) => filter !== driver).map((filter) => filterCondition(filter, scope, subject));
+  const references = [
+    `SELECT DISTINCT ${x}.last_updated, ${x}.resource_id FROM search_reference ${x}`,
+    `WHERE ${[
+      `${x}.partition_id = ${scope.partition}`, `${x}.resource_type = ${scope.resourceType}`, `${x}.param = s.param`, `${x}.target_id = s.target_id`,
+      `(s.target_type IS NULL OR ${x}.target_type = s.target_type)`, ...keyset, ...others,
+    ].join(' AND ')}`,
+    `ORDER BY ${columns.map(orderByTerm).join(', ')} LIMIT ${limit}`,
+  ].join('\n');
+  const outputs = keys.map((key, i) => `m.${key.by === 'id' ? 'resource_id' : 'last_updated'} AS o${i}`).join(', ');
+  const order = keys.map((key, i) => orderByTerm({ ...key, expr: `o${i}` })).join(', ');
+  const merged = (targets: string) =>
+    `SELECT DISTINCT ${outputs} FROM (${targets}) AS s CROSS JOIN LATERAL (\n${references}) AS m\nORDER BY ${order} LIMIT ${limit}`;
+  if (driver.kind !== 'chain') return { page: merged(namedTargets(driver, scope)), direct: false };
+
+  const [{ targetType, filter: target }] = driver.targets;
+  const type = scope.bind(targetType, 'text');
+  // One driver per statement, so one such list: a fixed name.
+  const listed = 'chain_targets';
+  ctes.push(`${listed} AS MATERIALIZED (${matchingIds(target, scope, { id: '', type })} LIMIT ${CHAIN_TARGET_LIMIT})`);
+  const few = `(SELECT count(*) FROM ${listed}) < ${CHAIN_TARGET_LIMIT}`;
+  const scanned = scannedPage(query, keys, scope, ctes);
+  if (scanned.direct) throw new RangeError('a chain drives a merge only when no filter names resources');
+  const targets = `SELECT DISTINCT ${scope.bind(driver.param, 'text')} AS param, ${type} AS target_type, resource_id AS target_id FROM ${listed}`;
+  return { page: `SELECT * FROM (${merged(targets)}) AS merged WHERE ${few}\nUNION ALL\nSELECT * FROM (${scanned.page}) AS scanned WHERE NOT ${few}`, direct: false };
+}
+
+/** The (param, target_type, target_id) of each target a reference or compartment filter names; a null type is any type. */
+function namedTargets(filter: ReferenceFilter | CompartmentFilter, scope: Scope): string {
+  const targets = filter.kind === 'reference'
+    ? filter.anyOf.map((match) => (match.match === 'target' ? { param: filter.param, type: match.targetType ?? null, id: match.targetId } : undefined)).filter((t) => t !== undefined)
+    : filter.params.flatMap((param) => (filter.targetIds ?? []).map((id) => ({ param, type: filter.targetType, id })));
+  const column = (pick: (target: (typeof targets)[number]) => string | null) => scope.bind(targets.map(pick), 'text[]');
+  return `SELECT * FROM unnest(${column((t) => t.param)}, ${column((t) => t.type)}, ${column((t) => t.id)}) AS s(param, target_type, target_id)`;
 }
 
 /** The (type, id) keys the first `pageSize` matches reference through any of `includes`. */

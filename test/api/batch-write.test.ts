@@ -7,6 +7,7 @@ import { FhirRepository, type RequestContext } from '../../src/fhir/repository.j
 import { uuidv7 } from '../../src/ids.js';
 import { PUBLIC_URL, startTestApp, type Tenant, type TestApp } from '../helpers/app.js';
 import { fhirBaseUrl } from '../../src/config.js';
+import { indexRowTexts } from '../helpers/db.js';
 
 /** The repository's batch write path, checked against the single-write path in the tables themselves. */
 const SYNTHEA = new URL('../../../shared/fixtures/synthea-r4/', import.meta.url);
@@ -37,10 +38,7 @@ before(async () => {
 });
 after(() => t.close());
 
-async function indexRows(table: string, resourceType: string, id: string): Promise<string[]> {
-  const { rows } = await t.database.db.pool.query(`SELECT * FROM ${table} WHERE partition_id = $1 AND resource_type = $2 AND resource_id = $3`, [ctx.partitionId, resourceType, id]);
-  return rows.map(({ resource_id: _id, ...rest }) => JSON.stringify(rest)).sort();
-}
+const indexRows = (table: string, resourceType: string, id: string) => indexRowTexts(t.database.db, table, ctx.partitionId, resourceType, id, ['resource_id']);
 
 describe('FhirRepository.writeBatch', () => {
   test('writes the same index rows as single writes, for every resource of a Synthea bundle', async () => {

@@ -10,6 +10,7 @@ import { fhirBaseUrl } from '../../src/config.js';
 import { loadFiles, LoadError } from '../../src/fhir/loader/loader.js';
 import { FhirRepository } from '../../src/fhir/repository.js';
 import { PUBLIC_URL, startTestApp, type Tenant, type TestApp } from '../helpers/app.js';
+import { indexRowTexts } from '../helpers/db.js';
 
 /** The operator loader (`clinikapi import`), run through its command function against a test database. */
 const SYNTHEA = new URL('../../../shared/fixtures/synthea-r4/', import.meta.url);
@@ -117,10 +118,7 @@ describe('clinikapi import', () => {
     const ctx = { partitionId: partitionOf(tenant.tenantId), tenantId: tenant.tenantId, keyId: null, requestId: null };
     for (const resource of resources) await repository.update(ctx, resource, resource.id!);
 
-    const rows = async (table: string, partitionId: number) => {
-      const result = await t.database.db.pool.query(`SELECT * FROM ${table} WHERE partition_id = $1 AND resource_id LIKE 'same-%'`, [partitionId]);
-      return result.rows.map(({ partition_id: _p, ...rest }) => JSON.stringify(rest)).sort();
-    };
+    const rows = (table: string, partitionId: number) => indexRowTexts(t.database.db, table, partitionId, null, 'same-%');
     let compared = 0;
     for (const table of INDEX_TABLES) {
       const expected = await rows(table, ctx.partitionId);

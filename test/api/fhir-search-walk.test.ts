@@ -142,3 +142,76 @@ describe('walk-first search pages', () => {
     });
   }
 });
+
+/**
+ * Pages merged from ordered references (src/store/search-sql.ts, mergedPage; migration 009): a
+ * search by named targets, a compartment, or a chain to under 100 patients, sorted by
+ * _lastUpdated alone. Observation k of MERGED has subject q0, q1 or q2 (every fifth dangles)
+ * and, every third, two performers: its subject twice, or both other patients. So one resource
+ * reaches a target twice, or two targets, or its compartment's owner through two parameters; it
+ * must come once. After loading, two are updated (their last_updated becomes the latest, so they
+ * move to the end) and one is deleted.
+ */
+describe('pages merged from ordered references', () => {
+  const MERGED = 40;
+  const mid = (k: number) => `m-${String(k).padStart(2, '0')}`;
+  const subjectQ = (k: number) => (k % 5 === 4 ? 'nobody' : `q${k % 3}`);
+  const performersQ = (k: number) => (k % 3 !== 0 ? [] : k % 2 === 0 ? [subjectQ(k), subjectQ(k)] : [`q${(k + 1) % 3}`, `q${(k + 2) % 3}`]);
+  const coded = (k: number) => (k % 2 === 0 ? 'even' : 'odd');
+  const UPDATED = [3, 10];
+  const REMOVED = 7;
+  let key: string;
+
+  before(async () => {
+    key = (await t.createTenant()).keys.test;
+    const patients = ['q0', 'q1', 'q2'].map((id, n) => ({ resource: { resourceType: 'Patient', id, name: [{ family: n === 2 ? 'Other' : 'Merge' }] }, request: { method: 'PUT', url: `Patient/${id}` } }));
+    assert.equal((await t.request('POST', '/v1/fhir', { key, contentType: 'application/fhir+json', body: { resourceType: 'Bundle', type: 'transaction', entry: patients } })).status, 200);
+    const observation = (k: number, status: string) => ({
+      resourceType: 'Observation', id: mid(k), status, code: { coding: [{ system: 'http://example.org/codes', code: coded(k) }] },
+      subject: { reference: `Patient/${subjectQ(k)}` },
+      ...(performersQ(k).length ? { performer: performersQ(k).map((q) => ({ reference: `Patient/${q}` })) } : {}),
+    });
+    // Four transactions of ten: last_updated rises by bundle, the id breaks ties within one.
+    for (let b = 0; b < 4; b++) {
+      const entry = Array.from({ length: 10 }, (_, n) => b * 10 + n).map((k) => ({ resource: observation(k, 'final'), request: { method: 'PUT', url: `Observation/${mid(k)}` } }));
+      assert.equal((await t.request('POST', '/v1/fhir', { key, contentType: 'application/fhir+json', body: { resourceType: 'Bundle', type: 'transaction', entry } })).status, 200);
+    }
+    for (const k of UPDATED) {
+      const res = await t.request('PUT', `/v1/fhir/Observation/${mid(k)}`, { key, contentType: 'application/fhir+json', body: observation(k, 'amended') });
+      assert.equal(res.status, 200, res.body);
+    }
+    assert.equal((await t.request('DELETE', `/v1/fhir/Observation/${mid(REMOVED)}`, { key })).status, 204);
+  });
+
+  /** The live Observations that satisfy `keep`, in _lastUpdated order: as loaded, then the updated ones. */
+  const inOrder = (keep: (k: number) => boolean, descending = false) => {
+    const live = Array.from({ length: MERGED }, (_, k) => k).filter((k) => k !== REMOVED);
+    const order = [...live.filter((k) => !UPDATED.includes(k)), ...UPDATED].filter(keep).map((k) => `Observation/${mid(k)}`);
+    return descending ? order.reverse() : order;
+  };
+  const refers = (k: number, ...patients: string[]) => [subjectQ(k), ...performersQ(k)].some((q) => patients.includes(q));
+
+  const cases: Array<[string, string[]]> = [
+    ['Observation?subject=Patient/q0&_count=2', inOrder((k) => subjectQ(k) === 'q0')],
+    ['Observation?subject=q1&_count=3&_sort=-_lastUpdated', inOrder((k) => subjectQ(k) === 'q1', true)],
+    ['Observation?subject=q0,Patient/q2&code=odd&_count=2', inOrder((k) => ['q0', 'q2'].includes(subjectQ(k)) && coded(k) === 'odd')],
+    // One Observation may reference both patients, or one patient twice: it comes once.
+    ['Observation?performer=q0,q1,q2&_count=1', inOrder((k) => performersQ(k).some((q) => q !== 'nobody'))],
+    ['Observation?performer=Patient/q1&_count=2&_sort=-_lastUpdated', inOrder((k) => performersQ(k).includes('q1'), true)],
+    ['Patient/q0/Observation?_count=2', inOrder((k) => refers(k, 'q0'))],
+    ['Patient/q1/Observation?_count=3', inOrder((k) => refers(k, 'q1'))],
+    ['Patient/q2/Observation?_count=4&_sort=-_lastUpdated', inOrder((k) => refers(k, 'q2'), true)],
+    ['Patient/q0/Observation?status=amended', inOrder((k) => UPDATED.includes(k) && refers(k, 'q0'))],
+    ['Observation?subject:Patient.name=merge&_count=3', inOrder((k) => ['q0', 'q1'].includes(subjectQ(k)))],
+    ['Observation?subject:Patient.name=other&_count=2&_sort=-_lastUpdated', inOrder((k) => subjectQ(k) === 'q2', true)],
+    ['Observation?subject=nobody&_count=5', inOrder((k) => subjectQ(k) === 'nobody')],
+    ['Observation?subject=q9', []],
+  ];
+  for (const [query, want] of cases) {
+    test(query, async () => {
+      assert.ok(want.length > 0 || query.endsWith('q9'), 'the case selects some Observations');
+      const { entries } = await searchAllPages(t, key, query);
+      assert.deepEqual(entries, want);
+    });
+  }
+});

@@ -134,6 +134,51 @@ test('migration 008 gives stored composite quantities exactly the lead codes the
   assert.deepEqual(found.json.entry?.map((entry: { resource: { id: string } }) => entry.resource.id).sort(), ['blood-pressure', 'blood-pressure-dar']);
 });
 
+test('migration 009 and the reindex job give reference rows their resource\'s last_updated', async () => {
+  const own = await t.createTenant();
+  for (const { file, id, resource } of await officialR4Examples('Observation')) {
+    const put = await t.request('PUT', `/v1/fhir/Observation/${id}`, { key: own.keys.test, body: resource, contentType: 'application/fhir+json' });
+    assert.equal(put.status, 201, `${file}: ${put.body}`);
+  }
+  // A later version: its rows must carry the new instant, not the first one's.
+  const example = (await t.request('GET', '/v1/fhir/Observation/example', { key: own.keys.test })).json;
+  assert.equal((await t.request('PUT', '/v1/fhir/Observation/example', { key: own.keys.test, body: { ...example, status: 'amended' }, contentType: 'application/fhir+json' })).status, 200);
+  const pool = t.database.db.pool;
+  const snapshot = async () => (await pool.query(
+    `SELECT x.resource_id, x.param, x.target_type, x.target_id, x.reference, x.last_updated = r.last_updated AS current FROM search_reference x
+      JOIN resources r ON r.partition_id = x.partition_id AND r.resource_type = x.resource_type AND r.id = x.resource_id
+      WHERE x.resource_type = 'Observation' ORDER BY 1, 2, 3, 4, 5`,
+  )).rows;
+  const indexed = await snapshot();
+  assert.ok(indexed.length > 50 && indexed.every((row) => row.current), 'every reference row written carries its resource\'s instant');
+  // Back to the rows before migration 009, then the migration again.
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('ALTER TABLE search_reference DROP COLUMN last_updated');
+    await client.query('CREATE INDEX search_reference_lookup ON search_reference (partition_id, resource_type, param, target_id, target_type, resource_id)');
+    await client.query(await readFile(new URL('../../src/store/migrations/009_reference_last_updated.sql', import.meta.url), 'utf8'));
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  } finally {
+    client.release();
+  }
+  assert.deepEqual(await snapshot(), indexed);
+  // The reindex job rewrites the rows of the current version with that version's instant.
+  await pool.query("UPDATE resources SET index_version = 0 WHERE resource_type = 'Observation'");
+  await pool.query("UPDATE search_reference SET last_updated = '2001-01-01T00:00:00Z' WHERE resource_type = 'Observation'");
+  assert.equal((await t.admin('POST', '/admin/reindex')).status, 200);
+  assert.deepEqual(await snapshot(), indexed);
+  // And the merged page reads them: the updated example comes last.
+  const page = await t.request('GET', '/v1/fhir/Observation?subject=Patient/example&_count=100', { key: own.keys.test });
+  assert.equal(page.status, 200, page.body);
+  const ids = page.json.entry.map((entry: { resource: { id: string } }) => entry.resource.id);
+  assert.ok(ids.length > 3);
+  assert.equal(ids[ids.length - 1], 'example');
+});
+
 test('migrations are idempotent', async () => {
   const { migrate } = await import('../../src/store/migrate.js');
   assert.deepEqual(await migrate(t.database.db), []);

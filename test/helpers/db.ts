@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { Database } from '../../src/store/database.js';
@@ -45,4 +46,21 @@ async function adminQuery(serverUrl: string, sql: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * The index rows in `table` of the partition's resources whose id matches `idPattern` (a LIKE
+ * pattern), as sorted JSON texts without partition_id (and the `omit` columns), for comparing two
+ * write paths. A reference row's last_updated, the time of the write, is asserted to equal its
+ * resource's own (migration 009) and then left out.
+ */
+export async function indexRowTexts(db: Database, table: string, partitionId: number, resourceType: string | null, idPattern: string, omit: string[] = []): Promise<string[]> {
+  const { rows } = await db.pool.query<{ row: Record<string, unknown>; current: boolean | null }>(
+    `SELECT to_jsonb(x) - 'partition_id' - 'last_updated' - $4::text[] AS row, (to_jsonb(x) ->> 'last_updated')::timestamptz = r.last_updated AS current
+      FROM ${table} x LEFT JOIN resources r ON r.partition_id = x.partition_id AND r.resource_type = x.resource_type AND r.id = x.resource_id
+      WHERE x.partition_id = $1 AND ($2::text IS NULL OR x.resource_type = $2) AND x.resource_id LIKE $3`,
+    [partitionId, resourceType, idPattern, omit],
+  );
+  for (const { current } of rows) if (table === 'search_reference') assert.equal(current, true, 'a reference row carries its resource\'s last_updated');
+  return rows.map(({ row }) => JSON.stringify(row)).sort();
 }

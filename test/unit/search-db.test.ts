@@ -69,8 +69,8 @@ async function insertPatient(tx: Tx, partition: number, patient: PatientFixture)
   if (patient.gp) {
     params.push('general-practitioner');
     await tx.query(
-      `INSERT INTO search_reference (partition_id, resource_type, resource_id, param, target_type, target_id) VALUES ($1, $2, $3, 'general-practitioner', 'Practitioner', $4)`,
-      [...key, patient.gp],
+      `INSERT INTO search_reference (partition_id, resource_type, resource_id, param, target_type, target_id, last_updated) VALUES ($1, $2, $3, 'general-practitioner', 'Practitioner', $4, $5)`,
+      [...key, patient.gp, patient.updated],
     );
   }
   await insertResource(tx, partition, 'Patient', patient.id, { created: patient.created, updated: patient.updated, deleted: patient.deleted, params });
@@ -85,11 +85,12 @@ async function insertSort(tx: Tx, key: unknown[], param: string, columns: Record
 }
 
 async function insertObservation(tx: Tx, partition: number, id: string, subject: string): Promise<void> {
+  const updated = '2024-02-01T00:00:00Z';
   await tx.query(
-    `INSERT INTO search_reference (partition_id, resource_type, resource_id, param, target_type, target_id) VALUES ($1, 'Observation', $2, 'subject', 'Patient', $3)`,
-    [partition, id, subject],
+    `INSERT INTO search_reference (partition_id, resource_type, resource_id, param, target_type, target_id, last_updated) VALUES ($1, 'Observation', $2, 'subject', 'Patient', $3, $4)`,
+    [partition, id, subject, updated],
   );
-  await insertResource(tx, partition, 'Observation', id, { created: '2024-02-01T00:00:00Z', updated: '2024-02-01T00:00:00Z', params: ['subject'] });
+  await insertResource(tx, partition, 'Observation', id, { created: updated, updated, params: ['subject'] });
 }
 
 /**
@@ -111,8 +112,8 @@ async function insertManyPatients(tx: Tx, partition: number, count: number): Pro
   // An Observation per patient: code 'common' on each (more than a walk hashes), 'medium' on every
   // 20th (hashed within the walk's test of a row), 'rare' on every 200th (their subjects hashed).
   await tx.query(
-    `INSERT INTO search_reference (partition_id, resource_type, resource_id, param, target_type, target_id)
-     SELECT $1::integer, 'Observation', 'x' || n, 'subject', 'Patient', 'm' || n FROM generate_series(1, $2::integer) AS n`,
+    `INSERT INTO search_reference (partition_id, resource_type, resource_id, param, target_type, target_id, last_updated)
+     SELECT $1::integer, 'Observation', 'x' || n, 'subject', 'Patient', 'm' || n, timestamptz '2024-02-01T00:00:00Z' + n * interval '1 second' FROM generate_series(1, $2::integer) AS n`,
     [partition, count],
   );
   await tx.query(

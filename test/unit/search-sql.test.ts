@@ -220,10 +220,11 @@ describe('compileSearch', () => {
     // A chain to one type whose filter is one range is listed like a code (h0): the references to
     // that range's matches, listed only when those targets number under 100. Below 3,000 the walk
     // hashes them and they drive the search after it; above, each walked row follows its own
-    // reference, probed, to the target's filter, itself adaptive (h1).
+    // reference, probed, to the target's filter, itself adaptive (h1). (Sorted by _lastUpdated,
+    // such a chain is merged first: see the next test.)
     const name: SearchFilter = { kind: 'string', param: 'name', anyOf: [{ mode: 'prefix', value: 'x' }] };
     const chain: SearchFilter = { kind: 'chain', param: 'subject', targets: [{ targetType: 'Patient', filter: name }] };
-    const chained = compileSearch(query([chain], [{ by: 'lastUpdated', direction: 'asc' }]), PARTITION);
+    const chained = compileSearch(query([chain], [{ by: 'created', direction: 'asc' }]), PARTITION);
     assertSafe(chained);
     const targetsFew = String.raw`\(SELECT count\(\*\) FROM \(SELECT i\d+\.resource_id FROM search_string i\d+ WHERE [^\n]*? LIMIT 100\) AS t\) < 100`;
     assert.match(chained.text, new RegExp(String.raw`^WITH h0_ids AS MATERIALIZED \(SELECT (i\d+)\.resource_id FROM search_reference \1 WHERE [^\n]*\1\.target_id IN \(SELECT i\d+\.resource_id FROM search_string [^\n]*\) AND ${targetsFew} LIMIT 3000\),\nh0 AS MATERIALIZED \(SELECT \(count\(\*\) < 3000 AND ${targetsFew}\) AS few, count\(\*\) AS matches FROM h0_ids\),\nh1_ids `));
@@ -261,12 +262,71 @@ describe('compileSearch', () => {
     assert.match(hasWalk, /\(\(SELECT few FROM h0\) OR EXISTS \(SELECT 1 FROM search_reference i\d+ WHERE [^\n]*\(SELECT few FROM h1\)[^\n]* OFFSET 0\)\)/);
     assert.doesNotMatch(hased.text.slice(hased.text.indexOf('UNION ALL')), /OFFSET 0|h0|h1/);
     for (const notWalked of [
-      query([code, patient], [{ by: 'lastUpdated', direction: 'desc' }]),
+      query([code, patient], [{ by: 'created', direction: 'desc' }]),
       query([code], [{ by: 'param', param: 'date', valueType: 'date', direction: 'desc' }]),
       query([code], [{ by: 'lastUpdated', direction: 'desc' }, { by: 'id', direction: 'asc' }]),
       query([], [{ by: 'lastUpdated', direction: 'desc' }]),
     ]) {
       assert.doesNotMatch(compileSearch(notWalked, PARTITION).text, /walk/);
+    }
+  });
+
+  it('merges the ordered references to named targets when sorted by _lastUpdated alone', () => {
+    const query = (filters: SearchFilter[], sort: SearchQuery['sort'], extra: Partial<SearchQuery> = {}): SearchQuery =>
+      ({ resourceType: 'Observation', filters, sort, pageSize: 20, total: 'none', ...extra });
+    const byUpdated: SearchQuery['sort'] = [{ by: 'lastUpdated', direction: 'asc' }];
+    const patients: SearchFilter = { kind: 'reference', param: 'patient', anyOf: [{ match: 'target', targetType: 'Patient', targetId: 'p1' }, { match: 'target', targetId: 'p2' }] };
+    const code: SearchFilter = { kind: 'token', param: 'code', negate: false, anyOf: [{ match: 'code', code: 'x' }] };
+    const merged = compileSearch(query([code, patients], byUpdated), PARTITION);
+    assertSafe(merged);
+    // One ordered stream per target (param, type or any type, id; bound as arrays): at most a page
+    // each, distinct, the other filters probed on each reference's resource; then the first page of them all.
+    const targets = String.raw`\(SELECT \* FROM unnest\(\$(\d+)::text\[\], \$(\d+)::text\[\], \$(\d+)::text\[\]\) AS s\(param, target_type, target_id\)\) AS s`;
+    const stream = String.raw`SELECT DISTINCT (i\d+)\.last_updated, \4\.resource_id FROM search_reference \4\nWHERE \4\.partition_id = \$1::integer AND \4\.resource_type = \$2::text AND \4\.param = s\.param AND \4\.target_id = s\.target_id AND \(s\.target_type IS NULL OR \4\.target_type = s\.target_type\) AND EXISTS \(SELECT 1 FROM search_token i\d+ WHERE [^\n]*\.resource_id = \4\.resource_id AND [^\n]* OFFSET 0\)\nORDER BY \4\.last_updated ASC, \4\.resource_id ASC LIMIT 21`;
+    const match = new RegExp(String.raw`FROM \(\nSELECT DISTINCT m\.last_updated AS o0, m\.resource_id AS o1 FROM ${targets} CROSS JOIN LATERAL \(\n${stream}\) AS m\nORDER BY o0 ASC, o1 ASC LIMIT 21\n\) AS page\nJOIN resources r `).exec(merged.text);
+    assert.ok(match, merged.text);
+    assert.deepEqual([match[1], match[2], match[3]].map((n) => merged.values[Number(n) - 1]), [['patient', 'patient'], ['Patient', null], ['p1', 'p2']]);
+    assert.doesNotMatch(merged.text, /walk|resources_by|OFFSET 0\) AS r/);
+
+    // Resuming, descending: each stream starts after the cursor, read backwards.
+    const after = { values: ['2024-01-01T00:00:00.000000Z'], id: 'o9' };
+    const resumed = compileSearch(query([patients], [{ by: 'lastUpdated', direction: 'desc' }], { after }), PARTITION);
+    assertSafe(resumed);
+    assert.match(resumed.text, /AND \((i\d+)\.last_updated, \1\.resource_id\) < \(\$\d+::timestamptz, \$\d+::text\)\nORDER BY \1\.last_updated DESC, \1\.resource_id DESC LIMIT 21\) AS m\nORDER BY o0 DESC, o1 DESC LIMIT 21/);
+
+    // A compartment's streams are its params times its owners.
+    const compartment: SearchFilter = { kind: 'compartment', params: ['subject', 'performer'], targetType: 'Patient', targetIds: ['p1'] };
+    const inCompartment = compileSearch(query([compartment], byUpdated), PARTITION);
+    assertSafe(inCompartment);
+    assert.ok(inCompartment.values.some((value) => Array.isArray(value) && value.join() === 'subject,performer'));
+    assert.ok(inCompartment.values.some((value) => Array.isArray(value) && value.join() === 'p1,p1'));
+
+    // A chain listed by one range merges the references to its targets when they are under 100
+    // (chain_targets, listed once); with more, the page is scanned as before (walk).
+    const name: SearchFilter = { kind: 'string', param: 'name', anyOf: [{ mode: 'prefix', value: 'x' }] };
+    const chain: SearchFilter = { kind: 'chain', param: 'subject', targets: [{ targetType: 'Patient', filter: name }] };
+    const chained = compileSearch(query([chain], byUpdated), PARTITION);
+    assertSafe(chained);
+    assert.match(chained.text, /^WITH chain_targets AS MATERIALIZED \(SELECT (i\d+)\.resource_id FROM search_string \1 WHERE [^\n]* LIMIT 100\),\nh0_ids /);
+    const [mergedChain, scannedChain] = chained.text.split('\nUNION ALL\nSELECT * FROM (');
+    assert.match(mergedChain, /FROM \(SELECT DISTINCT \$\d+::text AS param, \$\d+::text AS target_type, resource_id AS target_id FROM chain_targets\) AS s CROSS JOIN LATERAL \(\n/);
+    assert.match(mergedChain, /\) AS merged WHERE \(SELECT count\(\*\) FROM chain_targets\) < 100$/);
+    assert.match(scannedChain, /^SELECT \* FROM walk\n/);
+    assert.match(scannedChain, /\) AS scanned WHERE NOT \(SELECT count\(\*\) FROM chain_targets\) < 100\n\) AS page\n/);
+
+    // Not merged: another sort, a second sort key, a reference by URL or identifier, a count only,
+    // a chain beside a filter that names resources (that filter alone decides), several target types.
+    const url: SearchFilter = { kind: 'reference', param: 'patient', anyOf: [{ match: 'target', targetId: 'p1' }, { match: 'url', reference: 'http://x/Patient/p1' }] };
+    for (const unmerged of [
+      query([patients], [{ by: 'created', direction: 'asc' }]),
+      query([patients], [{ by: 'param', param: 'date', valueType: 'date', direction: 'desc' }]),
+      query([patients], [...byUpdated, { by: 'id', direction: 'asc' }]),
+      query([url], byUpdated),
+      query([patients], byUpdated, { pageSize: 0 }),
+      query([chain, { kind: 'id', anyOf: ['o1'] }], byUpdated),
+      query([{ ...chain, targets: [{ targetType: 'Patient', filter: name }, { targetType: 'Group', filter: name }] }], byUpdated),
+    ]) {
+      assert.doesNotMatch(compileSearch(unmerged, PARTITION).text, /CROSS JOIN LATERAL \(\nSELECT DISTINCT/);
     }
   });
 

@@ -55,8 +55,10 @@ const INCLUDED_COLUMNS = resourceColumns('t');
  * cursor. It runs in two phases (late materialisation): an inner query finds and orders the page's
  * ids touching only the index tables and the narrow covering indexes on `resources` (migration
  * 005), so each match a filter visits costs an index probe; only the page's rows are then read
- * whole (content is a TOASTed kilobyte or more). A search without filters or sort joins reads
- * its rows whole at once: every row it reads is a page row. See docs/search.md, "Query shapes". With
+ * whole (content is a TOASTed kilobyte or more). A page sorted by _lastUpdated whose filter names
+ * its targets is merged from their ordered references (mergedPage); any other is scanned from
+ * `resources` (scannedPage). A search without filters or sort joins reads its rows whole at once:
+ * every row it reads is a page row. See docs/search.md, "Query shapes" and "Merged pages". With
  * `query.include` the same statement then returns the live resources the page's rows reference,
  * marked by `included_type`.
  */
@@ -66,7 +68,7 @@ export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery
   const keys = sortKeys(query.sort, scope);
   const ctes: string[] = [];
   const driver = mergeDriver(query);
-  const { page, direct } = driver ? mergedPage(query, driver, keys, scope, ctes) : scannedPage(query, keys, scope, ctes);
+  const { page, direct } = driver ? { page: mergedPage(query, driver, keys, scope, ctes), direct: false } : scannedPage(query, keys, scope, ctes);
   // Outside the inner query the keys are its output columns o0, o1, …
   const pageKeys = keys.map((key, i) => ({ ...key, expr: `page.o${i}` }));
   // The cursor keeps the sort's own keys (k0, k1, …); the appended id tie-breaker is the row's id.
@@ -209,7 +211,7 @@ function mergeDriver(query: SearchQuery): MergeDriver | undefined {
  * its targets first, and with CHAIN_TARGET_LIMIT or more of them (`subject:Patient.gender=male`)
  * the page is scanned instead (scannedPage): its matches are dense, found among the first rows.
  */
-function mergedPage(query: SearchQuery, driver: MergeDriver, keys: SortKey[], scope: Scope, ctes: string[]): { page: string; direct: boolean } {
+function mergedPage(query: SearchQuery, driver: MergeDriver, keys: SortKey[], scope: Scope, ctes: string[]): string {
   const limit = String(query.pageSize + 1);
   const x = scope.alias('i');
   const columns = keys.map((key) => ({ ...key, expr: key.by === 'id' ? `${x}.resource_id` : `${x}.last_updated` }));
@@ -228,7 +230,7 @@ function mergedPage(query: SearchQuery, driver: MergeDriver, keys: SortKey[], sc
   const order = keys.map((key, i) => orderByTerm({ ...key, expr: `o${i}` })).join(', ');
   const merged = (targets: string) =>
     `SELECT DISTINCT ${outputs} FROM (${targets}) AS s CROSS JOIN LATERAL (\n${references}) AS m\nORDER BY ${order} LIMIT ${limit}`;
-  if (driver.kind !== 'chain') return { page: merged(namedTargets(driver, scope)), direct: false };
+  if (driver.kind !== 'chain') return merged(namedTargets(driver, scope));
 
   const [{ targetType, filter: target }] = driver.targets;
   const type = scope.bind(targetType, 'text');
@@ -239,13 +241,13 @@ function mergedPage(query: SearchQuery, driver: MergeDriver, keys: SortKey[], sc
   const scanned = scannedPage(query, keys, scope, ctes);
   if (scanned.direct) throw new RangeError('a chain drives a merge only when no filter names resources');
   const targets = `SELECT DISTINCT ${scope.bind(driver.param, 'text')} AS param, ${type} AS target_type, resource_id AS target_id FROM ${listed}`;
-  return { page: `SELECT * FROM (${merged(targets)}) AS merged WHERE ${few}\nUNION ALL\nSELECT * FROM (${scanned.page}) AS scanned WHERE NOT ${few}`, direct: false };
+  return `SELECT * FROM (${merged(targets)}) AS merged WHERE ${few}\nUNION ALL\nSELECT * FROM (${scanned.page}) AS scanned WHERE NOT ${few}`;
 }
 
 /** The (param, target_type, target_id) of each target a reference or compartment filter names; a null type is any type. */
 function namedTargets(filter: ReferenceFilter | CompartmentFilter, scope: Scope): string {
   const targets = filter.kind === 'reference'
-    ? filter.anyOf.map((match) => (match.match === 'target' ? { param: filter.param, type: match.targetType ?? null, id: match.targetId } : undefined)).filter((t) => t !== undefined)
+    ? filter.anyOf.flatMap((match) => (match.match === 'target' ? [{ param: filter.param, type: match.targetType ?? null, id: match.targetId }] : []))
     : filter.params.flatMap((param) => (filter.targetIds ?? []).map((id) => ({ param, type: filter.targetType, id })));
   const column = (pick: (target: (typeof targets)[number]) => string | null) => scope.bind(targets.map(pick), 'text[]');
   return `SELECT * FROM unnest(${column((t) => t.param)}, ${column((t) => t.type)}, ${column((t) => t.id)}) AS s(param, target_type, target_id)`;

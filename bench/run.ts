@@ -36,6 +36,7 @@ const load = (spec: Omit<LoadSpec, 'connections' | 'seconds'>): Promise<LoadResu
 
 const benchTarget = (name: string, serverUrl: string): Promise<TargetReport> => withBenchDatabase(serverUrl, async (db, connectionString) => {
   const baselinePool = new pg.Pool({ connectionString, max: 10 });
+  baselinePool.on('error', () => undefined); // as in Database: a lost idle client must not crash the run
   try {
     const { app, keyCache, port: appPort, close } = await startBenchApp(db, connectionString);
     const tenant = await new TenantService(db, keyCache).createTenant({ name: 'bench', plan: 'enterprise', rateLimitPerMinute: null });

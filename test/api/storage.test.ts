@@ -97,6 +97,22 @@ test('the reindex job rebuilds index rows written by an older indexer version', 
   assert.equal(rows[0].stale, 0);
 });
 
+/** Puts the store back as it was before migration `file` (the `revert` statements), then runs that migration again, in one transaction. */
+async function rerunMigration(file: string, revert: string[]): Promise<void> {
+  const client = await t.database.db.pool.connect();
+  try {
+    await client.query('BEGIN');
+    for (const statement of revert) await client.query(statement);
+    await client.query(await readFile(new URL(`../../src/store/migrations/${file}`, import.meta.url), 'utf8'));
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
 test('migration 008 gives stored composite quantities exactly the lead codes the indexer now writes', async () => {
   const own = await t.createTenant();
   for (const { file, id, resource } of await officialR4Examples('Observation')) {
@@ -112,21 +128,12 @@ test('migration 008 gives stored composite quantities exactly the lead codes the
   // Some component is coded in several systems: its value is written once per coding.
   assert.ok(led.length > new Set(led.map((row) => `${row.resource_id} ${row.grp}`)).size);
   // Back to what the indexer wrote before: no lead columns, each quantity once per group.
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query(`CREATE TEMPORARY TABLE before_008 ON COMMIT DROP AS SELECT DISTINCT ${columns} FROM search_quantity`);
-    await client.query('ALTER TABLE search_quantity DROP COLUMN lead_system, DROP COLUMN lead_code');
-    await client.query('DELETE FROM search_quantity');
-    await client.query(`INSERT INTO search_quantity (${columns}) SELECT ${columns} FROM before_008`);
-    await client.query(await readFile(new URL('../../src/store/migrations/008_composite_lead_code.sql', import.meta.url), 'utf8'));
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
-  } finally {
-    client.release();
-  }
+  await rerunMigration('008_composite_lead_code.sql', [
+    `CREATE TEMPORARY TABLE before_008 ON COMMIT DROP AS SELECT DISTINCT ${columns} FROM search_quantity`,
+    'ALTER TABLE search_quantity DROP COLUMN lead_system, DROP COLUMN lead_code',
+    'DELETE FROM search_quantity',
+    `INSERT INTO search_quantity (${columns}) SELECT ${columns} FROM before_008`,
+  ]);
   assert.deepEqual(await snapshot(), indexed);
   // And the lead index serves the search again.
   const found = await t.request('GET', '/v1/fhir/Observation?component-code-value-quantity=http://acme.org/devices/clinical-codes|bp-s$gt100', { key: own.keys.test });
@@ -152,19 +159,10 @@ test('migration 009 and the reindex job give reference rows their resource\'s la
   const indexed = await snapshot();
   assert.ok(indexed.length > 50 && indexed.every((row) => row.current), 'every reference row written carries its resource\'s instant');
   // Back to the rows before migration 009, then the migration again.
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('ALTER TABLE search_reference DROP COLUMN last_updated');
-    await client.query('CREATE INDEX search_reference_lookup ON search_reference (partition_id, resource_type, param, target_id, target_type, resource_id)');
-    await client.query(await readFile(new URL('../../src/store/migrations/009_reference_last_updated.sql', import.meta.url), 'utf8'));
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
-  } finally {
-    client.release();
-  }
+  await rerunMigration('009_reference_last_updated.sql', [
+    'ALTER TABLE search_reference DROP COLUMN last_updated',
+    'CREATE INDEX search_reference_lookup ON search_reference (partition_id, resource_type, param, target_id, target_type, resource_id)',
+  ]);
   assert.deepEqual(await snapshot(), indexed);
   // The reindex job rewrites the rows of the current version with that version's instant.
   await pool.query("UPDATE resources SET index_version = 0 WHERE resource_type = 'Observation'");

@@ -65,8 +65,9 @@ export const INDEX_TABLES = ['search_token', 'search_string', 'search_reference'
 
 /**
  * Each index table's columns after partition_id, resource_type and resource_id, and its rows for
- * a version. Reference rows also carry the version's last_updated (migration 009), the order in
- * which search_reference_lookup keeps the references to one target.
+ * a version. Reference and quantity rows also carry the version's last_updated (migrations 009
+ * and 010), the order in which search_reference_lookup keeps the references to one target and
+ * search_quantity_by_lead_updated a composite's quantities under one code.
  */
 export const indexInserts: Array<{ table: string; columns: string[]; types: string[]; rows: (index: IndexRows, lastUpdated: string) => unknown[][] }> = [
   {
@@ -91,9 +92,10 @@ export const indexInserts: Array<{ table: string; columns: string[]; types: stri
   },
   {
     table: 'search_quantity',
-    columns: ['param', 'grp', 'value', 'low', 'high', 'system', 'code', 'unit', 'canonical_value', 'canonical_code', 'lead_system', 'lead_code'],
-    types: ['text', 'int2', 'numeric', 'numeric', 'numeric', 'text', 'text', 'text', 'numeric', 'text', 'text', 'text'],
-    rows: (r) => r.quantity.map((t) => [t.param, t.grp, t.value, t.low, t.high, t.system, t.code, t.unit, t.canonicalValue, t.canonicalCode, t.leadSystem, t.leadCode]),
+    columns: ['param', 'grp', 'value', 'low', 'high', 'system', 'code', 'unit', 'canonical_value', 'canonical_code', 'lead_system', 'lead_code', 'last_updated'],
+    types: ['text', 'int2', 'numeric', 'numeric', 'numeric', 'text', 'text', 'text', 'numeric', 'text', 'text', 'text', 'timestamptz'],
+    rows: (r, lastUpdated) =>
+      r.quantity.map((t) => [t.param, t.grp, t.value, t.low, t.high, t.system, t.code, t.unit, t.canonicalValue, t.canonicalCode, t.leadSystem, t.leadCode, lastUpdated]),
   },
   {
     table: 'search_sort', columns: ['param', 'asc_text', 'desc_text', 'asc_number', 'desc_number', 'asc_date', 'desc_date'],

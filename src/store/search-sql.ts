@@ -183,13 +183,17 @@ function idOutput(keys: SortKey[]): string {
   return `o${keys.findIndex((key) => key.by === 'id')}`;
 }
 
-/** A filter whose matches are the references to a list of targets (mergedPage). */
-type MergeDriver = ReferenceFilter | CompartmentFilter | ListedChainFilter;
+/**
+ * A filter whose matching index rows are kept in _lastUpdated order: the references to a list of
+ * targets (mergedPage), or a composite's quantities under one code (quantityPage).
+ */
+type MergeDriver = ReferenceFilter | CompartmentFilter | ListedChainFilter | CompositeFilter;
 
 /**
  * The filter a page sorted by _lastUpdated alone is merged from, if any: a reference to named
  * targets (`patient=X`, every alternative a `Type/id` or id), a compartment of named owners, or,
- * when no filter names resources, a chain listed by one range (`subject:Patient.name=x`).
+ * when no filter names resources, a chain listed by one range (`subject:Patient.name=x`); or, as
+ * the only filter, one code and one quantity comparison (`code=C&value-quantity=gtV`).
  */
 function mergeDriver(query: SearchQuery): MergeDriver | undefined {
   const [first, ...more] = query.sort;
@@ -199,7 +203,14 @@ function mergeDriver(query: SearchQuery): MergeDriver | undefined {
       (filter.kind === 'reference' && filter.anyOf.every((match) => match.match === 'target')) || (filter.kind === 'compartment' && filter.targetIds !== null),
   );
   if (named) return named;
+  const [only, ...others] = query.filters;
+  if (only?.kind === 'composite' && others.length === 0 && ledQuantity(only)) return only;
   return namesResources(query) ? undefined : query.filters.find(listedChain);
+}
+
+/** The columns of an index row, of a table keeping resource_id and last_updated, that stand for the page's sort keys. */
+function rowKeys(keys: SortKey[], x: string): SortKey[] {
+  return keys.map((key) => ({ ...key, expr: key.by === 'id' ? `${x}.resource_id` : `${x}.last_updated` }));
 }
 
 /**
@@ -212,9 +223,10 @@ function mergeDriver(query: SearchQuery): MergeDriver | undefined {
  * the page is scanned instead (scannedPage): its matches are dense, found among the first rows.
  */
 function mergedPage(query: SearchQuery, driver: MergeDriver, keys: SortKey[], scope: Scope, ctes: string[]): string {
+  if (driver.kind === 'composite') return quantityPage(query, driver, keys, scope, ctes);
   const limit = String(query.pageSize + 1);
   const x = scope.alias('i');
-  const columns = keys.map((key) => ({ ...key, expr: key.by === 'id' ? `${x}.resource_id` : `${x}.last_updated` }));
+  const columns = rowKeys(keys, x);
   const keyset = query.after ? [keysetCondition(columns, cursorValues(query.sort, query.after), scope)] : [];
   const subject: Subject = { id: `${x}.resource_id`, type: scope.resourceType, probe: 'each' };
   const others = query.filters.filter((filter) => filter !== driver).map((filter) => filterCondition(filter, scope, subject));
@@ -243,6 +255,39 @@ function mergedPage(query: SearchQuery, driver: MergeDriver, keys: SortKey[], sc
   const targets = `SELECT DISTINCT ${scope.bind(driver.param, 'text')} AS param, ${type} AS target_type, resource_id AS target_id FROM ${listed}`;
   return `SELECT * FROM (${merged(targets)}) AS merged WHERE ${few}\nUNION ALL\nSELECT * FROM (${scanned.page}) AS scanned WHERE NOT ${few}`;
 }
+
+/**
+ * A page of a composite's quantities under one code read in _lastUpdated order (migration 010),
+ * each compared in its index entry, when the pair matches many: a common code with a low threshold
+ * has 7,000 matches at a million resources, which the scanned page lists, counts and hashes before
+ * it walks (3 of 4 ms), while the first few hundred of the code's entries hold the page. Counting
+ * the pair's matches up to DENSE_QUANTITY_MATCHES first is cheap (one range, at most that many
+ * entries); below it they are so few that the scanned page drives from them, where the ordered
+ * read would pass over the code's every entry to find them. A resource coded in several systems
+ * has an entry per coding: it comes once.
+ */
+function quantityPage(query: SearchQuery, filter: CompositeFilter, keys: SortKey[], scope: Scope, ctes: string[]): string {
+  const led = ledQuantity(filter);
+  if (!led) throw new RangeError('only a code and a quantity comparison are read in order');
+  const scanned = scannedPage(query, keys, scope, ctes);
+  if (scanned.direct) throw new RangeError('a composite drives an ordered page only when it is the only filter');
+  const listed = scope.counts.length;
+  const count = countMatches(filter, scope, rootSubject(scope), DENSE_QUANTITY_MATCHES);
+  ctes.push(...scope.counts.slice(listed));
+  const x = scope.alias('i');
+  const columns = rowKeys(keys, x);
+  const conditions = [
+    `${x}.partition_id = ${scope.partition}`, `${x}.resource_type = ${scope.resourceType}`, `${x}.param = ${scope.bind(led.quantity.param, 'text')}`,
+    `${x}.lead_code = ${scope.bind(led.code, 'text')}`, ...(led.system !== undefined ? [`${x}.lead_system = ${scope.bind(led.system, 'text')}`] : []),
+    rowMatch(led.quantity, x, scope), ...(query.after ? [keysetCondition(columns, cursorValues(query.sort, query.after), scope)] : []),
+  ];
+  const outputs = columns.map((key, i) => `${key.expr} AS o${i}`).join(', ');
+  const ordered = `SELECT DISTINCT ${outputs} FROM search_quantity ${x}\nWHERE ${conditions.join(' AND ')}\nORDER BY ${columns.map(orderByTerm).join(', ')} LIMIT ${query.pageSize + 1}`;
+  return `SELECT * FROM (${ordered}) AS ordered WHERE NOT ${few(count)}\nUNION ALL\nSELECT * FROM (${scanned.page}) AS scanned WHERE ${few(count)}`;
+}
+
+/** Below this many matches a code and a quantity comparison drive a scanned page; from it on, the page is read in order (quantityPage). */
+const DENSE_QUANTITY_MATCHES = 200;
 
 /** The (param, target_type, target_id) of each target a reference or compartment filter names; a null type is any type. */
 function namedTargets(filter: ReferenceFilter | CompartmentFilter, scope: Scope): string {

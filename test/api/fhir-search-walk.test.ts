@@ -215,3 +215,64 @@ describe('pages merged from ordered references', () => {
     });
   }
 });
+
+/**
+ * Pages read in order from a code's quantities (src/store/search-sql.ts, quantityPage; migration
+ * 010): a code and a quantity comparison, the only filter, sorted by _lastUpdated alone, matching
+ * 200 or more. Observation k has code 'dense' (every third also in a second system, so it has two
+ * lead rows and must come once) and value k. After loading, two are updated (they move to the end;
+ * the first's value becomes 999) and one is deleted. Below 200 matches the scanned page answers.
+ */
+describe('pages read in order from a code\'s quantities', () => {
+  const DENSE = 260;
+  const did = (k: number) => `d-${String(k).padStart(3, '0')}`;
+  const UPDATED = [5, 100];
+  const REMOVED = 40;
+  const valueOf = (k: number) => (k === UPDATED[0] ? 999 : k);
+  const inB = (k: number) => k % 3 === 0;
+  let key: string;
+
+  before(async () => {
+    key = (await t.createTenant()).keys.test;
+    const observation = (k: number, value: number) => ({
+      resourceType: 'Observation', id: did(k), status: 'final',
+      code: { coding: [{ system: 'http://example.org/a', code: 'dense' }, ...(inB(k) ? [{ system: 'http://example.org/b', code: 'dense' }] : [])] },
+      valueQuantity: { value, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' },
+    });
+    // Four transactions: last_updated rises by bundle, the id breaks ties within one.
+    for (let b = 0; b < 4; b++) {
+      const entry = Array.from({ length: DENSE / 4 }, (_, n) => b * (DENSE / 4) + n).map((k) => ({ resource: observation(k, k), request: { method: 'PUT', url: `Observation/${did(k)}` } }));
+      assert.equal((await t.request('POST', '/v1/fhir', { key, contentType: 'application/fhir+json', body: { resourceType: 'Bundle', type: 'transaction', entry } })).status, 200);
+    }
+    for (const k of UPDATED) {
+      const res = await t.request('PUT', `/v1/fhir/Observation/${did(k)}`, { key, contentType: 'application/fhir+json', body: observation(k, valueOf(k)) });
+      assert.equal(res.status, 200, res.body);
+    }
+    assert.equal((await t.request('DELETE', `/v1/fhir/Observation/${did(REMOVED)}`, { key })).status, 204);
+  });
+
+  /** The live Observations whose value passes `keep`, in _lastUpdated order: as loaded, then the updated ones. */
+  const inOrder = (keep: (value: number, k: number) => boolean, descending = false) => {
+    const live = Array.from({ length: DENSE }, (_, k) => k).filter((k) => k !== REMOVED);
+    const order = [...live.filter((k) => !UPDATED.includes(k)), ...UPDATED].filter((k) => keep(valueOf(k), k)).map((k) => `Observation/${did(k)}`);
+    return descending ? order.reverse() : order;
+  };
+
+  const cases: Array<[string, string[]]> = [
+    ['Observation?code=dense&value-quantity=ge0&_count=9', inOrder(() => true)],
+    ['Observation?code=dense&value-quantity=gt30&_count=8&_sort=-_lastUpdated', inOrder((value) => value > 30, true)],
+    ['Observation?code=http://example.org/a|dense&value-quantity=lt250|http://unitsofmeasure.org|mg&_count=7', inOrder((value) => value < 250)],
+    ['Observation?code-value-quantity=dense$gt10&_count=25&_sort=-_lastUpdated', inOrder((value) => value > 10, true)],
+    // Fewer than 200 matches: the scanned page, the same answers.
+    ['Observation?code=http://example.org/b|dense&value-quantity=ge0&_count=4', inOrder((_, k) => inB(k))],
+    ['Observation?code=dense&value-quantity=gt240&_count=3', inOrder((value) => value > 240)],
+    ['Observation?code=dense&value-quantity=gt1000', []],
+  ];
+  for (const [query, want] of cases) {
+    test(query, async () => {
+      assert.ok(want.length > 0 || query.includes('gt1000'), 'the case selects some Observations');
+      const { entries } = await searchAllPages(t, key, query);
+      assert.deepEqual(entries, want);
+    });
+  }
+});

@@ -97,13 +97,13 @@ test('the reindex job rebuilds index rows written by an older indexer version', 
   assert.equal(rows[0].stale, 0);
 });
 
-/** Puts the store back as it was before migration `file` (the `revert` statements), then runs that migration again, in one transaction. */
-async function rerunMigration(file: string, revert: string[]): Promise<void> {
+/** Puts the store back as it was before migrations `files` (the `revert` statements), then runs them again in order, in one transaction. */
+async function rerunMigrations(files: string[], revert: string[]): Promise<void> {
   const client = await t.database.db.pool.connect();
   try {
     await client.query('BEGIN');
     for (const statement of revert) await client.query(statement);
-    await client.query(await readFile(new URL(`../../src/store/migrations/${file}`, import.meta.url), 'utf8'));
+    for (const file of files) await client.query(await readFile(new URL(`../../src/store/migrations/${file}`, import.meta.url), 'utf8'));
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK');
@@ -127,10 +127,11 @@ test('migration 008 gives stored composite quantities exactly the lead codes the
   assert.ok(led.length > 0);
   // Some component is coded in several systems: its value is written once per coding.
   assert.ok(led.length > new Set(led.map((row) => `${row.resource_id} ${row.grp}`)).size);
-  // Back to what the indexer wrote before: no lead columns, each quantity once per group.
-  await rerunMigration('008_composite_lead_code.sql', [
+  // Back to what the indexer wrote before: no lead columns, each quantity once per group (and,
+  // as migration 010 came later, no last_updated either).
+  await rerunMigrations(['008_composite_lead_code.sql', '010_quantity_last_updated.sql'], [
     `CREATE TEMPORARY TABLE before_008 ON COMMIT DROP AS SELECT DISTINCT ${columns} FROM search_quantity`,
-    'ALTER TABLE search_quantity DROP COLUMN lead_system, DROP COLUMN lead_code',
+    'ALTER TABLE search_quantity DROP COLUMN lead_system, DROP COLUMN lead_code, DROP COLUMN last_updated',
     'DELETE FROM search_quantity',
     `INSERT INTO search_quantity (${columns}) SELECT ${columns} FROM before_008`,
   ]);
@@ -141,7 +142,7 @@ test('migration 008 gives stored composite quantities exactly the lead codes the
   assert.deepEqual(found.json.entry?.map((entry: { resource: { id: string } }) => entry.resource.id).sort(), ['blood-pressure', 'blood-pressure-dar']);
 });
 
-test('migration 009 and the reindex job give reference rows their resource\'s last_updated', async () => {
+test('migrations 009 and 010 and the reindex job give reference and quantity rows their resource\'s last_updated', async () => {
   const own = await t.createTenant();
   for (const { file, id, resource } of await officialR4Examples('Observation')) {
     const put = await t.request('PUT', `/v1/fhir/Observation/${id}`, { key: own.keys.test, body: resource, contentType: 'application/fhir+json' });
@@ -151,22 +152,30 @@ test('migration 009 and the reindex job give reference rows their resource\'s la
   const example = (await t.request('GET', '/v1/fhir/Observation/example', { key: own.keys.test })).json;
   assert.equal((await t.request('PUT', '/v1/fhir/Observation/example', { key: own.keys.test, body: { ...example, status: 'amended' }, contentType: 'application/fhir+json' })).status, 200);
   const pool = t.database.db.pool;
-  const snapshot = async () => (await pool.query(
-    `SELECT x.resource_id, x.param, x.target_type, x.target_id, x.reference, x.last_updated = r.last_updated AS current FROM search_reference x
+  const snapshot = async () => Promise.all([
+    ['search_reference', 'x.target_type, x.target_id, x.reference'],
+    ['search_quantity', 'x.grp, x.value::text, x.code, x.lead_code'],
+  ].map(async ([table, columns]) => (await pool.query(
+    `SELECT x.resource_id, x.param, ${columns}, x.last_updated = r.last_updated AS current FROM ${table} x
       JOIN resources r ON r.partition_id = x.partition_id AND r.resource_type = x.resource_type AND r.id = x.resource_id
-      WHERE x.resource_type = 'Observation' ORDER BY 1, 2, 3, 4, 5`,
-  )).rows;
+      WHERE x.resource_type = 'Observation' ORDER BY 1, 2, 3, 4, 5, 6`,
+  )).rows));
   const indexed = await snapshot();
-  assert.ok(indexed.length > 50 && indexed.every((row) => row.current), 'every reference row written carries its resource\'s instant');
-  // Back to the rows before migration 009, then the migration again.
-  await rerunMigration('009_reference_last_updated.sql', [
+  const [references, quantities] = indexed;
+  assert.ok(references.length > 50 && references.every((row) => row.current), 'every reference row written carries its resource\'s instant');
+  assert.ok(quantities.length > 20 && quantities.every((row) => row.current), 'every quantity row written carries its resource\'s instant');
+  assert.ok(quantities.some((row) => row.resource_id === 'example'));
+  // Back to the rows before migrations 009 and 010, then the migrations again.
+  await rerunMigrations(['009_reference_last_updated.sql', '010_quantity_last_updated.sql'], [
     'ALTER TABLE search_reference DROP COLUMN last_updated',
     'CREATE INDEX search_reference_lookup ON search_reference (partition_id, resource_type, param, target_id, target_type, resource_id)',
+    'ALTER TABLE search_quantity DROP COLUMN last_updated',
   ]);
   assert.deepEqual(await snapshot(), indexed);
   // The reindex job rewrites the rows of the current version with that version's instant.
   await pool.query("UPDATE resources SET index_version = 0 WHERE resource_type = 'Observation'");
   await pool.query("UPDATE search_reference SET last_updated = '2001-01-01T00:00:00Z' WHERE resource_type = 'Observation'");
+  await pool.query("UPDATE search_quantity SET last_updated = '2001-01-01T00:00:00Z' WHERE resource_type = 'Observation'");
   assert.equal((await t.admin('POST', '/admin/reindex')).status, 200);
   assert.deepEqual(await snapshot(), indexed);
   // And the merged page reads them: the updated example comes last.

@@ -48,11 +48,14 @@ async function adminQuery(serverUrl: string, sql: string): Promise<void> {
   }
 }
 
+/** The index tables whose rows carry their resource's last_updated. */
+const LAST_UPDATED_TABLES = ['search_reference', 'search_quantity'];
+
 /**
  * The index rows in `table` of the partition's resources whose id matches `idPattern` (a LIKE
  * pattern), as sorted JSON texts without partition_id (and the `omit` columns), for comparing two
- * write paths. A reference row's last_updated, the time of the write, is asserted to equal its
- * resource's own (migration 009) and then left out.
+ * write paths. A reference or quantity row's last_updated, the time of the write, is asserted to
+ * equal its resource's own (migrations 009 and 010) and then left out.
  */
 export async function indexRowTexts(db: Database, table: string, partitionId: number, resourceType: string | null, idPattern: string, omit: string[] = []): Promise<string[]> {
   const { rows } = await db.pool.query<{ row: Record<string, unknown>; current: boolean | null }>(
@@ -61,6 +64,6 @@ export async function indexRowTexts(db: Database, table: string, partitionId: nu
       WHERE x.partition_id = $1 AND ($2::text IS NULL OR x.resource_type = $2) AND x.resource_id LIKE $3`,
     [partitionId, resourceType, idPattern, omit],
   );
-  for (const { current } of rows) if (table === 'search_reference') assert.equal(current, true, 'a reference row carries its resource\'s last_updated');
+  if (LAST_UPDATED_TABLES.includes(table)) for (const { current } of rows) assert.equal(current, true, `a ${table} row carries its resource's last_updated`);
   return rows.map(({ row }) => JSON.stringify(row)).sort();
 }

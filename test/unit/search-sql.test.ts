@@ -355,6 +355,42 @@ describe('compileSearch', () => {
     assert.doesNotMatch(two.text, /lead_code|h0/);
   });
 
+  it('reads a code and a quantity comparison, the only filter, in _lastUpdated order when they match many', () => {
+    const code: SearchFilter = { kind: 'token', param: 'code-value-quantity#0', negate: false, anyOf: [{ match: 'code', system: 's', code: 'x' }] };
+    const value: SearchFilter = { kind: 'quantity', param: 'code-value-quantity#1', anyOf: [{ comparator: 'gt', value: '5', low: '4.5', high: '5.5' }] };
+    const pair: SearchFilter = { kind: 'composite', param: 'code-value-quantity', anyOf: [[code, value]] };
+    const query = (filters: SearchFilter[], extra: Partial<SearchQuery> = {}): SearchQuery =>
+      ({ resourceType: 'Observation', filters, sort: [{ by: 'lastUpdated', direction: 'asc' }], pageSize: 20, total: 'none', ...extra });
+    const sql = compileSearch(query([pair]), PARTITION);
+    assertSafe(sql);
+    // The pair's matches are counted up to 200 from the lead index (its own count, after the walk's).
+    assert.match(sql.text, /\nh1_ids AS MATERIALIZED \(SELECT (i\d+)\.resource_id FROM search_quantity \1 WHERE [^\n]*\1\.lead_code = \$\d+::text AND \1\.lead_system = \$\d+::text AND \1\.value > \$\d+::numeric LIMIT 200\),\nh1 AS MATERIALIZED \(SELECT count\(\*\) < 200 AS few/);
+    const [ordered, scanned] = sql.text.split('\nUNION ALL\nSELECT * FROM (');
+    // Many: the code's quantities in order, each compared in its entry, distinct, a page of them.
+    assert.match(ordered, /FROM \(\nSELECT \* FROM \(SELECT DISTINCT (i\d+)\.last_updated AS o0, \1\.resource_id AS o1 FROM search_quantity \1\nWHERE \1\.partition_id = \$1::integer AND \1\.resource_type = \$2::text AND \1\.param = \$\d+::text AND \1\.lead_code = \$\d+::text AND \1\.lead_system = \$\d+::text AND \1\.value > \$\d+::numeric\nORDER BY \1\.last_updated ASC, \1\.resource_id ASC LIMIT 21\) AS ordered WHERE NOT \(SELECT few FROM h1\)$/);
+    // Few: the scanned page (walk, then the search its matches drive).
+    assert.match(scanned, /^SELECT \* FROM walk\n/);
+    assert.match(sql.text, /\) AS scanned WHERE \(SELECT few FROM h1\)\n\) AS page\nJOIN resources r /);
+
+    // Resuming, descending: from the cursor, backwards.
+    const after = { values: ['2024-01-01T00:00:00.000000Z'], id: 'o9' };
+    const resumed = compileSearch(query([pair], { sort: [{ by: 'lastUpdated', direction: 'desc' }], after }), PARTITION);
+    assertSafe(resumed);
+    assert.match(resumed.text, /AND \((i\d+)\.last_updated, \1\.resource_id\) < \(\$\d+::timestamptz, \$\d+::text\)\nORDER BY \1\.last_updated DESC, \1\.resource_id DESC LIMIT 21\) AS ordered/);
+
+    // Not read in order: beside another filter, sorted otherwise, two alternatives, a count only.
+    const status: SearchFilter = { kind: 'token', param: 'status', negate: false, anyOf: [{ match: 'code', code: 'final' }] };
+    for (const unordered of [
+      query([pair, status]),
+      query([pair], { sort: [{ by: 'created', direction: 'asc' }] }),
+      query([pair], { sort: [{ by: 'lastUpdated', direction: 'asc' }, { by: 'id', direction: 'asc' }] }),
+      query([{ ...pair, anyOf: [[code, value], [code, value]] }]),
+      query([pair], { pageSize: 0 }),
+    ]) {
+      assert.doesNotMatch(compileSearch(unordered, PARTITION).text, /AS ordered/);
+    }
+  });
+
   it('rejects a cursor that does not fit the sort', () => {
     assert.throws(() => compileSearch({ ...hostileQuery(), after: { values: [], id: 'x' } }, PARTITION), RangeError);
   });

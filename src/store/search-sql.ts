@@ -262,9 +262,11 @@ function mergedPage(query: SearchQuery, driver: MergeDriver, keys: SortKey[], sc
  * has 7,000 matches at a million resources, which the scanned page lists, counts and hashes before
  * it walks (3 of 4 ms), while the first few hundred of the code's entries hold the page. Counting
  * the pair's matches up to DENSE_QUANTITY_MATCHES first is cheap (one range, at most that many
- * entries); below it they are so few that the scanned page drives from them, where the ordered
- * read would pass over the code's every entry to find them. A resource coded in several systems
- * has an entry per coding: it comes once.
+ * entries); below it they are so few that the scanned page drives from them. The ordered read
+ * stops after ORDERED_QUANTITY_ENTRIES_PER_ROW entries per page row: where the matches are many
+ * but sparse among a long code's entries (a high threshold on a vital sign), the scanned page
+ * answers instead, after a bounded waste. A resource coded in several systems has an entry per
+ * coding: it comes once.
  */
 function quantityPage(query: SearchQuery, filter: CompositeFilter, keys: SortKey[], scope: Scope, ctes: string[]): string {
   const led = ledQuantity(filter);
@@ -276,18 +278,33 @@ function quantityPage(query: SearchQuery, filter: CompositeFilter, keys: SortKey
   ctes.push(...scope.counts.slice(listed));
   const x = scope.alias('i');
   const columns = rowKeys(keys, x);
-  const conditions = [
+  const codeEntries = [
     `${x}.partition_id = ${scope.partition}`, `${x}.resource_type = ${scope.resourceType}`, `${x}.param = ${scope.bind(led.quantity.param, 'text')}`,
     `${x}.lead_code = ${scope.bind(led.code, 'text')}`, ...(led.system !== undefined ? [`${x}.lead_system = ${scope.bind(led.system, 'text')}`] : []),
-    rowMatch(led.quantity, x, scope), ...(query.after ? [keysetCondition(columns, cursorValues(query.sort, query.after), scope)] : []),
-  ];
+    ...(query.after ? [keysetCondition(columns, cursorValues(query.sort, query.after), scope)] : []),
+  ].join(' AND ');
+  const order = columns.map(orderByTerm).join(', ');
+  const budget = ORDERED_QUANTITY_ENTRIES_PER_ROW * (query.pageSize + 1);
   const outputs = columns.map((key, i) => `${key.expr} AS o${i}`).join(', ');
-  const ordered = `SELECT DISTINCT ${outputs} FROM search_quantity ${x}\nWHERE ${conditions.join(' AND ')}\nORDER BY ${columns.map(orderByTerm).join(', ')} LIMIT ${query.pageSize + 1}`;
-  return `SELECT * FROM (${ordered}) AS ordered WHERE NOT ${few(count)}\nUNION ALL\nSELECT * FROM (${scanned.page}) AS scanned WHERE ${few(count)}`;
+  const read = `SELECT ${outputs}, ${rowMatch(led.quantity, x, scope)} AS passes FROM search_quantity ${x} WHERE ${codeEntries} ORDER BY ${order} LIMIT ${budget}`;
+  const pageOrder = keys.map((key, i) => orderByTerm({ ...key, expr: `o${i}` })).join(', ');
+  // One such read per statement: a fixed name.
+  ctes.push(`ordered_quantities AS MATERIALIZED (SELECT DISTINCT ${keys.map((_, i) => `o${i}`).join(', ')} FROM (${read}) AS e WHERE passes ORDER BY ${pageOrder} LIMIT ${query.pageSize + 1})`);
+  // The read is the page when it filled the page, or when the code has no more entries than it read.
+  const complete = `(SELECT count(*) FROM ordered_quantities) > ${query.pageSize} OR (SELECT count(*) FROM (SELECT 1 FROM search_quantity ${x} WHERE ${codeEntries} LIMIT ${budget}) AS e) < ${budget}`;
+  ctes.push(`ordered_choice AS MATERIALIZED (SELECT CASE WHEN ${few(count)} THEN FALSE ELSE ${complete} END AS chosen)`);
+  const ordered = '(SELECT chosen FROM ordered_choice)';
+  return `SELECT * FROM ordered_quantities WHERE ${ordered}\nUNION ALL\nSELECT * FROM (${scanned.page}) AS scanned WHERE NOT ${ordered}`;
 }
 
 /** Below this many matches a code and a quantity comparison drive a scanned page; from it on, the page is read in order (quantityPage). */
 const DENSE_QUANTITY_MATCHES = 200;
+
+/**
+ * Index entries the ordered read of a code's quantities reads per page row before it leaves the
+ * page to the scanned search: 1,050 for a page of 20, about 0.2 ms at a million resources.
+ */
+const ORDERED_QUANTITY_ENTRIES_PER_ROW = 50;
 
 /** The (param, target_type, target_id) of each target a reference or compartment filter names; a null type is any type. */
 function namedTargets(filter: ReferenceFilter | CompartmentFilter, scope: Scope): string {

@@ -222,6 +222,9 @@ describe('pages merged from ordered references', () => {
  * 200 or more. Observation k has code 'dense' (every third also in a second system, so it has two
  * lead rows and must come once) and value k. After loading, two are updated (they move to the end;
  * the first's value becomes 999) and one is deleted. Below 200 matches the scanned page answers.
+ * LONG Observations of code 'long' (value k) come after them: above 290 its matches are many but
+ * all at the end, so an ascending read stops after its budget (50 entries per page row) and the
+ * scanned page answers the first page, while the pages after the cursor are read in order.
  */
 describe('pages read in order from a code\'s quantities', () => {
   const DENSE = 260;
@@ -230,6 +233,8 @@ describe('pages read in order from a code\'s quantities', () => {
   const REMOVED = 40;
   const valueOf = (k: number) => (k === UPDATED[0] ? 999 : k);
   const inB = (k: number) => k % 3 === 0;
+  const LONG = 500;
+  const lid = (k: number) => `l-${String(k).padStart(3, '0')}`;
   let key: string;
 
   before(async () => {
@@ -249,7 +254,18 @@ describe('pages read in order from a code\'s quantities', () => {
       assert.equal(res.status, 200, res.body);
     }
     assert.equal((await t.request('DELETE', `/v1/fhir/Observation/${did(REMOVED)}`, { key })).status, 204);
+    for (let b = 0; b < 2; b++) {
+      const entry = Array.from({ length: LONG / 2 }, (_, n) => b * (LONG / 2) + n).map((k) => ({
+        resource: { ...observation(k, k), id: lid(k), code: { coding: [{ system: 'http://example.org/a', code: 'long' }] } },
+        request: { method: 'PUT', url: `Observation/${lid(k)}` },
+      }));
+      assert.equal((await t.request('POST', '/v1/fhir', { key, contentType: 'application/fhir+json', body: { resourceType: 'Bundle', type: 'transaction', entry } })).status, 200);
+    }
   });
+  const long = (keep: (k: number) => boolean, descending = false) => {
+    const order = Array.from({ length: LONG }, (_, k) => k).filter(keep).map((k) => `Observation/${lid(k)}`);
+    return descending ? order.reverse() : order;
+  };
 
   /** The live Observations whose value passes `keep`, in _lastUpdated order: as loaded, then the updated ones. */
   const inOrder = (keep: (value: number, k: number) => boolean, descending = false) => {
@@ -267,6 +283,9 @@ describe('pages read in order from a code\'s quantities', () => {
     ['Observation?code=http://example.org/b|dense&value-quantity=ge0&_count=4', inOrder((_, k) => inB(k))],
     ['Observation?code=dense&value-quantity=gt240&_count=3', inOrder((value) => value > 240)],
     ['Observation?code=dense&value-quantity=gt1000', []],
+    // Many matches, all at the end of the code's entries: ascending, the first page is scanned.
+    ['Observation?code=long&value-quantity=gt290&_count=4', long((k) => k > 290)],
+    ['Observation?code=long&value-quantity=gt290&_count=5&_sort=-_lastUpdated', long((k) => k > 290, true)],
   ];
   for (const [query, want] of cases) {
     test(query, async () => {

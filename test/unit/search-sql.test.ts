@@ -365,18 +365,22 @@ describe('compileSearch', () => {
     assertSafe(sql);
     // The pair's matches are counted up to 200 from the lead index (its own count, after the walk's).
     assert.match(sql.text, /\nh1_ids AS MATERIALIZED \(SELECT (i\d+)\.resource_id FROM search_quantity \1 WHERE [^\n]*\1\.lead_code = \$\d+::text AND \1\.lead_system = \$\d+::text AND \1\.value > \$\d+::numeric LIMIT 200\),\nh1 AS MATERIALIZED \(SELECT count\(\*\) < 200 AS few/);
+    // Many: the code's quantities in order, at most 50 entries per page row, each compared in its
+    // entry; the passing ones distinct, a page of them.
+    assert.match(sql.text, /\nordered_quantities AS MATERIALIZED \(SELECT DISTINCT o0, o1 FROM \(SELECT (i\d+)\.last_updated AS o0, \1\.resource_id AS o1, \1\.value > \$\d+::numeric AS passes FROM search_quantity \1 WHERE \1\.partition_id = \$1::integer AND \1\.resource_type = \$2::text AND \1\.param = \$\d+::text AND \1\.lead_code = \$\d+::text AND \1\.lead_system = \$\d+::text ORDER BY \1\.last_updated ASC, \1\.resource_id ASC LIMIT 1050\) AS e WHERE passes ORDER BY o0 ASC, o1 ASC LIMIT 21\)/);
+    // It is the page when the pair matches 200 or more and the read filled the page or read all the code's entries.
+    assert.match(sql.text, /\nordered_choice AS MATERIALIZED \(SELECT CASE WHEN \(SELECT few FROM h1\) THEN FALSE ELSE \(SELECT count\(\*\) FROM ordered_quantities\) > 20 OR \(SELECT count\(\*\) FROM \(SELECT 1 FROM search_quantity (i\d+) WHERE [^\n]*\1\.lead_system = \$\d+::text LIMIT 1050\) AS e\) < 1050 END AS chosen\)\n/);
     const [ordered, scanned] = sql.text.split('\nUNION ALL\nSELECT * FROM (');
-    // Many: the code's quantities in order, each compared in its entry, distinct, a page of them.
-    assert.match(ordered, /FROM \(\nSELECT \* FROM \(SELECT DISTINCT (i\d+)\.last_updated AS o0, \1\.resource_id AS o1 FROM search_quantity \1\nWHERE \1\.partition_id = \$1::integer AND \1\.resource_type = \$2::text AND \1\.param = \$\d+::text AND \1\.lead_code = \$\d+::text AND \1\.lead_system = \$\d+::text AND \1\.value > \$\d+::numeric\nORDER BY \1\.last_updated ASC, \1\.resource_id ASC LIMIT 21\) AS ordered WHERE NOT \(SELECT few FROM h1\)$/);
-    // Few: the scanned page (walk, then the search its matches drive).
+    assert.match(ordered, /FROM \(\nSELECT \* FROM ordered_quantities WHERE \(SELECT chosen FROM ordered_choice\)$/);
+    // Otherwise the scanned page (walk, then the search its matches drive).
     assert.match(scanned, /^SELECT \* FROM walk\n/);
-    assert.match(sql.text, /\) AS scanned WHERE \(SELECT few FROM h1\)\n\) AS page\nJOIN resources r /);
+    assert.match(sql.text, /\) AS scanned WHERE NOT \(SELECT chosen FROM ordered_choice\)\n\) AS page\nJOIN resources r /);
 
     // Resuming, descending: from the cursor, backwards.
     const after = { values: ['2024-01-01T00:00:00.000000Z'], id: 'o9' };
     const resumed = compileSearch(query([pair], { sort: [{ by: 'lastUpdated', direction: 'desc' }], after }), PARTITION);
     assertSafe(resumed);
-    assert.match(resumed.text, /AND \((i\d+)\.last_updated, \1\.resource_id\) < \(\$\d+::timestamptz, \$\d+::text\)\nORDER BY \1\.last_updated DESC, \1\.resource_id DESC LIMIT 21\) AS ordered/);
+    assert.match(resumed.text, /AND \((i\d+)\.last_updated, \1\.resource_id\) < \(\$\d+::timestamptz, \$\d+::text\) ORDER BY \1\.last_updated DESC, \1\.resource_id DESC LIMIT 1050\) AS e WHERE passes ORDER BY o0 DESC, o1 DESC LIMIT 21\)/);
 
     // Not read in order: beside another filter, sorted otherwise, two alternatives, a count only.
     const status: SearchFilter = { kind: 'token', param: 'status', negate: false, anyOf: [{ match: 'code', code: 'final' }] };
@@ -387,7 +391,7 @@ describe('compileSearch', () => {
       query([{ ...pair, anyOf: [[code, value], [code, value]] }]),
       query([pair], { pageSize: 0 }),
     ]) {
-      assert.doesNotMatch(compileSearch(unordered, PARTITION).text, /AS ordered/);
+      assert.doesNotMatch(compileSearch(unordered, PARTITION).text, /ordered_quantities/);
     }
   });
 

@@ -208,6 +208,11 @@ function mergeDriver(query: SearchQuery): MergeDriver | undefined {
   return namesResources(query) ? undefined : query.filters.find(listedChain);
 }
 
+/** The ORDER BY of a page over its output columns o0, o1, … */
+function outputOrder(keys: SortKey[]): string {
+  return keys.map((key, i) => orderByTerm({ ...key, expr: `o${i}` })).join(', ');
+}
+
 /** The columns of an index row, of a table keeping resource_id and last_updated, that stand for the page's sort keys. */
 function rowKeys(keys: SortKey[], x: string): SortKey[] {
   return keys.map((key) => ({ ...key, expr: key.by === 'id' ? `${x}.resource_id` : `${x}.last_updated` }));
@@ -239,7 +244,7 @@ function mergedPage(query: SearchQuery, driver: MergeDriver, keys: SortKey[], sc
     `ORDER BY ${columns.map(orderByTerm).join(', ')} LIMIT ${limit}`,
   ].join('\n');
   const outputs = keys.map((key, i) => `m.${key.by === 'id' ? 'resource_id' : 'last_updated'} AS o${i}`).join(', ');
-  const order = keys.map((key, i) => orderByTerm({ ...key, expr: `o${i}` })).join(', ');
+  const order = outputOrder(keys);
   const merged = (targets: string) =>
     `SELECT DISTINCT ${outputs} FROM (${targets}) AS s CROSS JOIN LATERAL (\n${references}) AS m\nORDER BY ${order} LIMIT ${limit}`;
   if (driver.kind !== 'chain') return merged(namedTargets(driver, scope));
@@ -280,16 +285,14 @@ function quantityPage(query: SearchQuery, filter: CompositeFilter, keys: SortKey
   const columns = rowKeys(keys, x);
   const codeEntries = [
     `${x}.partition_id = ${scope.partition}`, `${x}.resource_type = ${scope.resourceType}`, `${x}.param = ${scope.bind(led.quantity.param, 'text')}`,
-    `${x}.lead_code = ${scope.bind(led.code, 'text')}`, ...(led.system !== undefined ? [`${x}.lead_system = ${scope.bind(led.system, 'text')}`] : []),
-    ...(query.after ? [keysetCondition(columns, cursorValues(query.sort, query.after), scope)] : []),
+    leadConditions(led, x, scope), ...(query.after ? [keysetCondition(columns, cursorValues(query.sort, query.after), scope)] : []),
   ].join(' AND ');
   const order = columns.map(orderByTerm).join(', ');
   const budget = ORDERED_QUANTITY_ENTRIES_PER_ROW * (query.pageSize + 1);
   const outputs = columns.map((key, i) => `${key.expr} AS o${i}`).join(', ');
   const read = `SELECT ${outputs}, ${rowMatch(led.quantity, x, scope)} AS passes FROM search_quantity ${x} WHERE ${codeEntries} ORDER BY ${order} LIMIT ${budget}`;
-  const pageOrder = keys.map((key, i) => orderByTerm({ ...key, expr: `o${i}` })).join(', ');
   // One such read per statement: a fixed name.
-  ctes.push(`ordered_quantities AS MATERIALIZED (SELECT DISTINCT ${keys.map((_, i) => `o${i}`).join(', ')} FROM (${read}) AS e WHERE passes ORDER BY ${pageOrder} LIMIT ${query.pageSize + 1})`);
+  ctes.push(`ordered_quantities AS MATERIALIZED (SELECT DISTINCT ${keys.map((_, i) => `o${i}`).join(', ')} FROM (${read}) AS e WHERE passes ORDER BY ${outputOrder(keys)} LIMIT ${query.pageSize + 1})`);
   // The read is the page when it filled the page, or when the code has no more entries than it read.
   const complete = `(SELECT count(*) FROM ordered_quantities) > ${query.pageSize} OR (SELECT count(*) FROM (SELECT 1 FROM search_quantity ${x} WHERE ${codeEntries} LIMIT ${budget}) AS e) < ${budget}`;
   ctes.push(`ordered_choice AS MATERIALIZED (SELECT CASE WHEN ${few(count)} THEN FALSE ELSE ${complete} END AS chosen)`);
@@ -545,6 +548,11 @@ function ledQuantity(filter: CompositeFilter): { code: string; system?: string; 
   return { code: match.code, ...(match.system !== undefined ? { system: match.system } : {}), quantity };
 }
 
+/** The quantity part rows (alias `x`) led by the composite's code, and its system when given. */
+function leadConditions(led: NonNullable<ReturnType<typeof ledQuantity>>, x: string, scope: Scope): string {
+  return [`${x}.lead_code = ${scope.bind(led.code, 'text')}`, ...(led.system !== undefined ? [`${x}.lead_system = ${scope.bind(led.system, 'text')}`] : [])].join(' AND ');
+}
+
 /** The ids of the resources of the subject's type whose rows match `filter` (negations aside). */
 function matchingIds(filter: IndexFilter | CompositeFilter | ListedChainFilter, scope: Scope, subject: Subject): string {
   const x = scope.alias('i');
@@ -559,8 +567,7 @@ function matchingIds(filter: IndexFilter | CompositeFilter | ListedChainFilter, 
   if (filter.kind !== 'composite') return `${rows(INDEX_TABLE_OF[filter.kind], filter.param)} AND ${rowMatch(filter, x, scope)}`;
   const led = ledQuantity(filter);
   if (!led) throw new RangeError('this composite filter is not listed by one range');
-  const lead = [`${x}.lead_code = ${scope.bind(led.code, 'text')}`, ...(led.system !== undefined ? [`${x}.lead_system = ${scope.bind(led.system, 'text')}`] : [])];
-  return `${rows('search_quantity', led.quantity.param)} AND ${lead.join(' AND ')} AND ${rowMatch(led.quantity, x, scope)}`;
+  return `${rows('search_quantity', led.quantity.param)} AND ${leadConditions(led, x, scope)} AND ${rowMatch(led.quantity, x, scope)}`;
 }
 
 /** Counts the matches (ignoring sort and page), stopping at `limit` (null: counts them all). */

@@ -6,7 +6,7 @@
 -- resources a common code with a low threshold has 7,000 matches, about 3 ms of a 4 ms search,
 -- while the page was among the first few hundred Observations. With the order in the index, when
 -- the pair matches many, the page is read in order from the code's quantities, the value compared
--- in the index entry (src/store/search-sql.ts, orderedQuantityPage).
+-- in the index entry (src/store/search-sql.ts, quantityPage).
 --
 -- As for search_reference (migration 009), every write path writes the column with the version
 -- (src/store/resources.ts, indexInserts), and the backfill runs in this migration's transaction.

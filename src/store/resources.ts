@@ -61,13 +61,14 @@ export async function readVersion(tx: Tx, partitionId: number, resourceType: str
  * run only if the upsert matched. One round trip, atomic on its own, and safe inside a larger
  * transaction. The history counter is bumped last, so its row lock is held the shortest time.
  */
-export const INDEX_TABLES = ['search_token', 'search_string', 'search_reference', 'search_uri', 'search_date', 'search_number', 'search_quantity', 'search_sort'] as const;
+export const INDEX_TABLES = ['search_token', 'search_string', 'search_reference', 'search_uri', 'search_date', 'search_number', 'search_quantity', 'search_sort', 'search_coded_reference'] as const;
 
 /**
  * Each index table's columns after partition_id, resource_type and resource_id, and its rows for
  * a version. Reference and quantity rows also carry the version's last_updated (migrations 009
  * and 010), the order in which search_reference_lookup keeps the references to one target and
- * search_quantity_by_lead_updated a composite's quantities under one code.
+ * search_quantity_by_lead_updated a composite's quantities under one code. Coded references
+ * (migration 011) are derived from the reference and token rows.
  */
 export const indexInserts: Array<{ table: string; columns: string[]; types: string[]; rows: (index: IndexRows, lastUpdated: string) => unknown[][] }> = [
   {
@@ -102,7 +103,26 @@ export const indexInserts: Array<{ table: string; columns: string[]; types: stri
     types: ['text', 'text', 'text', 'numeric', 'numeric', 'timestamptz', 'timestamptz'],
     rows: (r) => r.sort.map((t) => [t.param, t.ascText, t.descText, t.ascNumber, t.descNumber, t.ascDate, t.descDate]),
   },
+  {
+    table: 'search_coded_reference', columns: ['param', 'target_type', 'target_id', 'system', 'code'], types: ['text', 'text', 'text', 'text', 'text'],
+    rows: codedReferences,
+  },
 ];
+
+/**
+ * Each relative reference of the resource paired with each code of its `code` parameter, the
+ * composite parts (grp > 0) aside: the rows of search_coded_reference (migration 011, whose
+ * backfill derives the same rows in SQL).
+ */
+function codedReferences(index: IndexRows): unknown[][] {
+  const codes = index.token.filter((token) => token.param === 'code' && token.grp === 0 && token.code !== null);
+  if (codes.length === 0) return [];
+  return index.reference.flatMap((ref) =>
+    ref.grp === 0 && ref.targetType !== null && ref.targetId !== null
+      ? codes.map((token) => [ref.param, ref.targetType, ref.targetId, token.system, token.code])
+      : [],
+  );
+}
 
 /** Row tuples → one array per column, the shape `unnest()` takes. */
 export function toColumns(rows: unknown[][], width: number): unknown[][] {

@@ -489,6 +489,40 @@ function hoistsHash(filter: SearchFilter, subject: Subject): filter is ReverseCh
   return filter.kind === 'has' && subject.probe === 'adaptive' && drivesSearch(filter.filter);
 }
 
+/**
+ * A `_has` on one code of its source type's `code` parameter (`_has:Observation:patient:code=X`,
+ * with or without the code's system): search_coded_reference (migration 011) keeps the code's
+ * references as one index range, ordered by target.
+ */
+type CodedReverseChain = ReverseChainFilter & { filter: TokenFilter };
+
+function codedReverseChain(filter: ReverseChainFilter): filter is CodedReverseChain {
+  const inner = filter.filter;
+  return inner.kind === 'token' && inner.param === 'code' && drivesSearch(inner) && inner.anyOf[0].match === 'code';
+}
+
+/**
+ * A subject is tested by one probe of its id in the code's range. A walk first lists the range's
+ * targets up to CODED_HASH_LIMIT entries (read in index order, a fraction of a microsecond each)
+ * and, below that, hashes them; above it, the code is common enough that the walk's first rows
+ * fill the page, one probe each.
+ */
+function codedReferenceCondition(filter: CodedReverseChain, scope: Scope, subject: Subject): string {
+  const references = (x: string) =>
+    `FROM search_coded_reference ${x} WHERE ${x}.partition_id = ${scope.partition} AND ${x}.resource_type = ${scope.bind(filter.sourceType, 'text')}` +
+    ` AND ${x}.param = ${scope.bind(filter.param, 'text')} AND ${rowMatch(filter.filter, x, scope)} AND ${x}.target_type = ${subject.type}`;
+  const x = scope.alias('i');
+  const probed = `EXISTS (SELECT 1 ${references(x)} AND ${x}.target_id = ${subject.id}${probeFence(subject)})`;
+  if (subject.probe !== 'adaptive') return probed;
+  // The walk hashes the ids it tests, here the targets: listed as the count's resource_id.
+  const y = scope.alias('i');
+  const count = scope.addCount(`SELECT ${y}.target_id AS resource_id ${references(y)} LIMIT ${CODED_HASH_LIMIT}`, `count(*) < ${CODED_HASH_LIMIT}`);
+  return `((NOT ${few(count)} OR ${subject.id} IN (${counted(count)})) AND (${few(count)} OR ${probed}))`;
+}
+
+/** Coded references a walk lists and hashes, at most (codedReferenceCondition). */
+const CODED_HASH_LIMIT = 2_000;
+
 /** The value of a count CTE made by countMatches. */
 function few(name: string): string {
   return `(SELECT few FROM ${name})`;
@@ -697,6 +731,7 @@ function filterCondition(filter: SearchFilter, scope: Scope, subject: Subject): 
     case 'chain':
       return chainCondition(filter, scope, subject);
     case 'has': {
+      if (codedReverseChain(filter)) return codedReferenceCondition(filter, scope, subject);
       const sourceType = scope.bind(filter.sourceType, 'text');
       const param = scope.bind(filter.param, 'text');
       const references = (x: string) =>

@@ -8,10 +8,10 @@ import { uuidv7 } from '../../src/ids.js';
 import { PUBLIC_URL, startTestApp, type Tenant, type TestApp } from '../helpers/app.js';
 import { fhirBaseUrl } from '../../src/config.js';
 import { indexRowTexts } from '../helpers/db.js';
+import { INDEX_TABLES } from '../../src/store/resources.js';
 
 /** The repository's batch write path, checked against the single-write path in the tables themselves. */
 const SYNTHEA = new URL('../../../shared/fixtures/synthea-r4/', import.meta.url);
-const INDEX_TABLES = ['search_token', 'search_string', 'search_reference', 'search_uri', 'search_date', 'search_number', 'search_quantity', 'search_sort'];
 
 let t: TestApp;
 let repository: FhirRepository;

@@ -11,11 +11,11 @@ import { loadFiles, LoadError } from '../../src/fhir/loader/loader.js';
 import { FhirRepository } from '../../src/fhir/repository.js';
 import { PUBLIC_URL, startTestApp, type Tenant, type TestApp } from '../helpers/app.js';
 import { indexRowTexts } from '../helpers/db.js';
+import { INDEX_TABLES } from '../../src/store/resources.js';
 
 /** The operator loader (`clinikapi import`), run through its command function against a test database. */
 const SYNTHEA = new URL('../../../shared/fixtures/synthea-r4/', import.meta.url);
 const SMALL_BUNDLE = 'Clemente_Kreiger_1484a42d-0eaf-4654-9cbf-6b050a5cd73b.json';
-const INDEX_TABLES = ['search_token', 'search_string', 'search_reference', 'search_uri', 'search_date', 'search_number', 'search_quantity', 'search_sort'];
 
 let t: TestApp;
 let tenant: Tenant;

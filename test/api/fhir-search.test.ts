@@ -92,6 +92,49 @@ describe('chaining and _has', () => {
     assert.deepEqual(await ids('Organization?_has:Patient:organization:_has:Observation:patient:code=85354-9'), ['org1']);
     assert.deepEqual(await ids('Organization?_has:Patient:organization:_has:Observation:patient:code=29463-7'), []);
   });
+
+  test('_has on one code reads the code\'s references: any coding, with or without a system, to the right target type, as of the current version', async () => {
+    const own = await t.createTenant();
+    const write = async (resource: Record<string, unknown> & { resourceType: string; id: string }) => {
+      const res = await t.request('PUT', `/v1/fhir/${resource.resourceType}/${resource.id}`, { key: own.keys.test, body: resource, contentType: FHIR });
+      assert.ok(res.status === 200 || res.status === 201, res.body);
+    };
+    const found = async (path: string) => {
+      const res = await t.request('GET', `/v1/fhir/${path}`, { key: own.keys.test });
+      assert.equal(res.status, 200, `${path}: ${res.body}`);
+      return ((res.json.entry ?? []) as Array<{ resource: { id: string } }>).map((entry) => entry.resource.id).sort();
+    };
+    const SNOMED = 'http://snomed.info/sct';
+    await write({ resourceType: 'Patient', id: 'a' });
+    await write({ resourceType: 'Patient', id: 'b' });
+    await write({ resourceType: 'Group', id: 'a', type: 'person', actual: true });
+    await write({ resourceType: 'Encounter', id: 'e', status: 'finished', class: { code: 'AMB' }, subject: { reference: 'Patient/a' } });
+    const observation = (id: string, subject: string, coding: Array<{ system?: string; code: string }>, extra: Record<string, unknown> = {}) =>
+      write({ resourceType: 'Observation', id, status: 'final', code: { coding, text: 'shown' }, subject: { reference: subject }, ...extra });
+    await observation('two-codings', 'Patient/b', [{ system: SNOMED, code: '123' }, { system: LOINC, code: '777-7' }]);
+    await observation('no-system', 'Patient/a', [{ code: 'local1' }], { encounter: { reference: 'Encounter/e' } });
+    await observation('of-group', 'Group/a', [{ system: LOINC, code: '999-9' }]);
+    assert.deepEqual(await found('Patient?_has:Observation:subject:code=777-7'), ['b']);
+    assert.deepEqual(await found(`Patient?_has:Observation:subject:code=${encodeURIComponent(`${SNOMED}|123`)}`), ['b']);
+    assert.deepEqual(await found(`Patient?_has:Observation:subject:code=${encodeURIComponent(`${LOINC}|123`)}`), []);
+    assert.deepEqual(await found('Patient?_has:Observation:subject:code=local1'), ['a']);
+    assert.deepEqual(await found(`Patient?_has:Observation:subject:code=${encodeURIComponent('|local1')}`), ['a']);
+    assert.deepEqual(await found(`Patient?_has:Observation:subject:code=${encodeURIComponent(`${LOINC}|local1`)}`), []);
+    assert.deepEqual(await found('Patient?_has:Observation:subject:code=shown'), [], 'the text is no code');
+    // The same id under another type is another target.
+    assert.deepEqual(await found('Patient?_has:Observation:subject:code=999-9'), []);
+    assert.deepEqual(await found('Group?_has:Observation:subject:code=999-9'), ['a']);
+    assert.deepEqual(await found('Encounter?_has:Observation:encounter:code=local1'), ['e']);
+    assert.deepEqual(await found('Encounter?_has:Observation:encounter:code=777-7'), []);
+    // A new version's codes replace the old ones; a deleted resource has none.
+    await observation('two-codings', 'Patient/b', [{ system: LOINC, code: '888-8' }]);
+    assert.deepEqual(await found('Patient?_has:Observation:subject:code=777-7'), []);
+    assert.deepEqual(await found('Patient?_has:Observation:subject:code=888-8'), ['b']);
+    assert.equal((await t.request('DELETE', '/v1/fhir/Observation/no-system', { key: own.keys.test })).status, 204);
+    assert.deepEqual(await found('Patient?_has:Observation:subject:code=local1'), []);
+    // Another tenant's identical records answer only to it.
+    assert.deepEqual(await ids('Patient?_has:Observation:subject:code=888-8'), []);
+  });
 });
 
 describe('common parameters', () => {

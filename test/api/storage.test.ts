@@ -14,7 +14,7 @@ before(async () => {
 });
 after(() => t.close());
 
-const TENANT_TABLES = ['resources', 'resource_history', 'history_counters', 'search_token', 'search_string', 'search_reference', 'search_uri', 'search_date', 'search_number', 'search_quantity', 'search_sort'];
+const TENANT_TABLES = ['resources', 'resource_history', 'history_counters', 'search_token', 'search_string', 'search_reference', 'search_uri', 'search_date', 'search_number', 'search_quantity', 'search_sort', 'search_coded_reference'];
 const INDEX_TABLES = TENANT_TABLES.filter((table) => table.startsWith('search_'));
 
 test('every primary key and index of a tenant table leads with partition_id', async () => {
@@ -184,6 +184,53 @@ test('migrations 009 and 010 and the reindex job give reference and quantity row
   const ids = page.json.entry.map((entry: { resource: { id: string } }) => entry.resource.id);
   assert.ok(ids.length > 3);
   assert.equal(ids[ids.length - 1], 'example');
+});
+
+test('migration 011 derives exactly the coded references every write path stores, and the reindex job rewrites them', async () => {
+  const own = await t.createTenant();
+  const types = ['Observation', 'MedicationRequest', 'DiagnosticReport', 'Medication', 'Encounter', 'Patient'];
+  for (const type of types) {
+    for (const { file, id, resource } of await officialR4Examples(type)) {
+      const put = await t.request('PUT', `/v1/fhir/${type}/${id}`, { key: own.keys.test, body: resource, contentType: 'application/fhir+json' });
+      assert.equal(put.status, 201, `${file}: ${put.body}`);
+    }
+  }
+  // A later version and a deleted resource: the rows follow the current version only.
+  const example = (await t.request('GET', '/v1/fhir/Observation/example', { key: own.keys.test })).json;
+  const recoded = { ...example, code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] } };
+  assert.equal((await t.request('PUT', '/v1/fhir/Observation/example', { key: own.keys.test, body: recoded, contentType: 'application/fhir+json' })).status, 200);
+  const deleted = (await officialR4Examples('MedicationRequest'))[0].id;
+  assert.equal((await t.request('DELETE', `/v1/fhir/MedicationRequest/${deleted}`, { key: own.keys.test })).status, 204);
+  const pool = t.database.db.pool;
+  const snapshot = async () => (await pool.query(
+    'SELECT partition_id, resource_type, resource_id, param, target_type, target_id, system, code FROM search_coded_reference ORDER BY 1, 2, 3, 4, 5, 6, 7, 8',
+  )).rows;
+  const everyTenant = await snapshot();
+  const [{ id: partition }] = (await pool.query("SELECT id FROM partitions WHERE organisation_id = $1 AND environment = 'test'", [own.tenantId])).rows;
+  const stored = everyTenant.filter((row) => row.partition_id === partition);
+  const example29463 = (row: { resource_id: string; code: string }) => row.resource_id === 'example' && row.code === '29463-7';
+  assert.ok(stored.length > 100, `${stored.length} rows`);
+  // Those with a code parameter (Medication's references none of its own here), none without.
+  assert.deepEqual(new Set(stored.map((row) => row.resource_type)), new Set(['Observation', 'MedicationRequest', 'DiagnosticReport']));
+  assert.deepEqual(
+    stored.filter((row) => row.resource_type === 'Observation' && row.resource_id === 'example').map((row) => [row.param, row.target_type, row.target_id, row.system, row.code]),
+    [['encounter', 'Encounter', 'example', 'http://loinc.org', '8867-4'], ['patient', 'Patient', 'example', 'http://loinc.org', '8867-4'], ['subject', 'Patient', 'example', 'http://loinc.org', '8867-4']],
+  );
+  assert.ok(!stored.some(example29463), 'the old version\'s code is gone');
+  assert.ok(!stored.some((row) => row.resource_type === 'MedicationRequest' && row.resource_id === deleted), 'a deleted resource has none');
+  // A resource with a code in two systems pairs each reference with both.
+  assert.ok(stored.some((row) => stored.some((other) => other !== row && other.resource_id === row.resource_id && other.resource_type === row.resource_type && other.param === row.param && other.system !== row.system)));
+  await rerunMigrations(['011_coded_references.sql'], ['DROP TABLE search_coded_reference']);
+  assert.deepEqual(await snapshot(), everyTenant);
+  await pool.query('UPDATE resources SET index_version = 0');
+  await pool.query('DELETE FROM search_coded_reference');
+  assert.equal((await t.admin('POST', '/admin/reindex')).status, 200);
+  assert.deepEqual(await snapshot(), everyTenant);
+  // The reverse chain reads them: the patient of the new code, not of the old one.
+  const patients = async (code: string) =>
+    (await t.request('GET', `/v1/fhir/Patient?_has:Observation:patient:code=${encodeURIComponent(code)}`, { key: own.keys.test })).json.entry?.map((entry: { resource: { id: string } }) => entry.resource.id) ?? [];
+  assert.deepEqual(await patients('http://loinc.org|8867-4'), ['example']);
+  assert.deepEqual(await patients('29463-7'), []);
 });
 
 test('migrations are idempotent', async () => {

@@ -110,17 +110,24 @@ async function insertManyPatients(tx: Tx, partition: number, count: number): Pro
     [partition, count, GENDER_SYSTEM],
   );
   // An Observation per patient: code 'common' on each (more than a walk hashes), 'medium' on every
-  // 20th (hashed within the walk's test of a row), 'rare' on every 200th (their subjects hashed).
+  // 20th, 'rare' on every 200th; the same values under category, a token a _has lists from
+  // search_token (the code's coded references are listed from search_coded_reference, migration 011).
   await tx.query(
     `INSERT INTO search_reference (partition_id, resource_type, resource_id, param, target_type, target_id, last_updated)
      SELECT $1::integer, 'Observation', 'x' || n, 'subject', 'Patient', 'm' || n, timestamptz '2024-02-01T00:00:00Z' + n * interval '1 second' FROM generate_series(1, $2::integer) AS n`,
     [partition, count],
   );
+  const codes = `SELECT n, 'common' AS code FROM generate_series(1, $2::integer) AS n
+     UNION ALL SELECT n, 'medium' FROM generate_series(20, $2::integer, 20) AS n
+     UNION ALL SELECT n, 'rare' FROM generate_series(200, $2::integer, 200) AS n`;
   await tx.query(
     `INSERT INTO search_token (partition_id, resource_type, resource_id, param, system, code)
-     SELECT $1::integer, 'Observation', 'x' || n, 'code', 'http://loinc.org', 'common' FROM generate_series(1, $2::integer) AS n
-     UNION ALL SELECT $1::integer, 'Observation', 'x' || n, 'code', 'http://loinc.org', 'medium' FROM generate_series(20, $2::integer, 20) AS n
-     UNION ALL SELECT $1::integer, 'Observation', 'x' || n, 'code', 'http://loinc.org', 'rare' FROM generate_series(200, $2::integer, 200) AS n`,
+     SELECT $1::integer, 'Observation', 'x' || c.n, p.param, 'http://loinc.org', c.code FROM (${codes}) AS c CROSS JOIN (VALUES ('code'), ('category')) AS p(param)`,
+    [partition, count],
+  );
+  await tx.query(
+    `INSERT INTO search_coded_reference (partition_id, resource_type, resource_id, param, target_type, target_id, system, code)
+     SELECT $1::integer, 'Observation', 'x' || c.n, 'subject', 'Patient', 'm' || c.n, 'http://loinc.org', c.code FROM (${codes}) AS c`,
     [partition, count],
   );
 }
@@ -326,19 +333,23 @@ describe('search against PostgreSQL', () => {
   });
 
   it('walks a _has whose inner filter matches fewer or more than the walk hashes', async () => {
-    // 10,001 Observations with code common: each patient is probed; 500 with code medium: each
-    // patient's Observations are looked up in their hash; 50 with code rare: their subjects are hashed.
-    const has = (code: string) => ({ '_has:Observation:subject:code': code });
-    assert.deepEqual(await ids({ ...has('common'), _count: '3' }, 3), ['m1', 'm2', 'm3']);
-    assert.deepEqual(await ids({ ...has('common'), _count: '3', _sort: '-_lastUpdated' }, 3), ['m10001', 'm10000', 'm9999']);
-    assert.deepEqual(await ids({ ...has('medium'), _count: '3' }, 3), ['m20', 'm40', 'm60']);
-    assert.deepEqual(await ids({ ...has('medium'), _count: '3', _sort: '-_lastUpdated' }, 3), ['m10000', 'm9980', 'm9960']);
-    assert.deepEqual(await ids({ ...has('rare'), _count: '3' }, 3), ['m200', 'm400', 'm600']);
-    assert.deepEqual(await ids({ ...has('rare'), _count: '3', _sort: '-_lastUpdated' }, 3), ['m10000', 'm9800', 'm9600']);
-    assert.deepEqual(await ids({ ...has('http://loinc.org|rare'), gender: 'male', _count: '2', _lastUpdated: 'gt2024-01-01T00:10:00Z' }, 3), ['m800', 'm1000']);
-    assert.deepEqual(await ids({ ...has('absent'), _count: '3' }, 3), []);
-    const first = await search(3, { ...has('rare'), _count: '2' });
-    assert.deepEqual((await search(3, { ...has('rare'), _count: '2' }, { cursor: first.cursor })).rows.map((row) => row.id), ['m600', 'm800']);
+    // 10,001 Observations with 'common': each patient is probed. By code (coded references): 500
+    // with 'medium' and 50 with 'rare' are listed and their targets hashed. By category (search_token):
+    // 'medium' is hashed within the walk's test of a row, 'rare' has its subjects hashed.
+    for (const param of ['code', 'category']) {
+      const has = (code: string) => ({ [`_has:Observation:subject:${param}`]: code });
+      assert.deepEqual(await ids({ ...has('common'), _count: '3' }, 3), ['m1', 'm2', 'm3'], param);
+      assert.deepEqual(await ids({ ...has('common'), _count: '3', _sort: '-_lastUpdated' }, 3), ['m10001', 'm10000', 'm9999'], param);
+      assert.deepEqual(await ids({ ...has('medium'), _count: '3' }, 3), ['m20', 'm40', 'm60'], param);
+      assert.deepEqual(await ids({ ...has('medium'), _count: '3', _sort: '-_lastUpdated' }, 3), ['m10000', 'm9980', 'm9960'], param);
+      assert.deepEqual(await ids({ ...has('rare'), _count: '3' }, 3), ['m200', 'm400', 'm600'], param);
+      assert.deepEqual(await ids({ ...has('rare'), _count: '3', _sort: '-_lastUpdated' }, 3), ['m10000', 'm9800', 'm9600'], param);
+      assert.deepEqual(await ids({ ...has('http://loinc.org|rare'), gender: 'male', _count: '2', _lastUpdated: 'gt2024-01-01T00:10:00Z' }, 3), ['m800', 'm1000'], param);
+      assert.deepEqual(await ids({ ...has('http://snomed.info/sct|rare'), _count: '3' }, 3), [], param);
+      assert.deepEqual(await ids({ ...has('absent'), _count: '3' }, 3), [], param);
+      const first = await search(3, { ...has('rare'), _count: '2' });
+      assert.deepEqual((await search(3, { ...has('rare'), _count: '2' }, { cursor: first.cursor })).rows.map((row) => row.id), ['m600', 'm800'], param);
+    }
   });
 
   it('reads what the page references with the page (_include), for the rows of the page only', async () => {

@@ -251,9 +251,10 @@ describe('compileSearch', () => {
       assert.doesNotMatch(probed.text.slice(probed.text.indexOf('UNION ALL')), /OFFSET 0|h0/);
     }
     // A _has first lists and counts its inner matches up to 200 (h0): below that the walk hashes their
-    // targets, and its budget is the hashed one; above it each row is tested, the inner code
+    // targets, and its budget is the hashed one; above it each row is tested, the inner token
     // adaptive (h1, up to 10,000) as anywhere else.
-    const has: SearchFilter = { kind: 'has', sourceType: 'Observation', param: 'patient', filter: code };
+    const category: SearchFilter = { kind: 'token', param: 'category', negate: false, anyOf: [{ match: 'code', code: 'x' }] };
+    const has: SearchFilter = { kind: 'has', sourceType: 'Observation', param: 'patient', filter: category };
     const hased = compileSearch({ ...query([has], [{ by: 'lastUpdated', direction: 'asc' }]), resourceType: 'Patient' }, PARTITION);
     const hasWalk = hased.text.slice(0, hased.text.indexOf('UNION ALL'));
     assert.match(hasWalk, /^WITH h0_ids AS MATERIALIZED \(SELECT i\d+\.resource_id FROM search_token [^\n]* LIMIT 200\),\nh0 AS MATERIALIZED \(SELECT count\(\*\) < 200 AS few, count\(\*\) AS matches FROM h0_ids\),\nh1_ids AS MATERIALIZED \([^\n]* LIMIT 10000\),\nh1 AS MATERIALIZED \(SELECT count\(\*\) < 10000 AS few, /);
@@ -261,6 +262,28 @@ describe('compileSearch', () => {
     assert.match(hasWalk, /\(NOT \(SELECT few FROM h0\) OR r\.id IN \(SELECT i\d+\.target_id FROM search_reference i\d+ WHERE [^\n]*\.resource_id IN \(SELECT resource_id FROM h0_ids\)\)\)/);
     assert.match(hasWalk, /\(\(SELECT few FROM h0\) OR EXISTS \(SELECT 1 FROM search_reference i\d+ WHERE [^\n]*\(SELECT few FROM h1\)[^\n]* OFFSET 0\)\)/);
     assert.doesNotMatch(hased.text.slice(hased.text.indexOf('UNION ALL')), /OFFSET 0|h0|h1/);
+    // On one code of the `code` parameter the _has reads the code's coded references instead: the
+    // walk lists their targets up to 2,000 (h0) and hashes them below that; above, it probes each
+    // row's id in the code's range. Nothing else is listed, and the planned search probes unfenced.
+    const coded = compileSearch({ ...query([{ ...has, filter: code }], [{ by: 'lastUpdated', direction: 'asc' }]), resourceType: 'Patient' }, PARTITION);
+    assertSafe(coded);
+    const [codedWalk, codedPlanned] = coded.text.split('\nUNION ALL\n');
+    const range = (x: string) => String.raw`FROM search_coded_reference ${x} WHERE ${x}\.partition_id = \$1::integer AND ${x}\.resource_type = \$\d+::text AND ${x}\.param = \$\d+::text AND ${x}\.code = \$\d+::text AND ${x}\.target_type = \$2::text`;
+    assert.match(codedWalk, new RegExp(String.raw`^WITH h0_ids AS MATERIALIZED \(SELECT (i\d+)\.target_id AS resource_id ${range(String.raw`\1`)} LIMIT 2000\),\nh0 AS MATERIALIZED \(SELECT count\(\*\) < 2000 AS few, count\(\*\) AS matches FROM h0_ids\),\nwalk AS`));
+    assert.match(codedWalk, /LIMIT \(CASE WHEN \(SELECT few FROM h0\) THEN 31500 ELSE 4200 END\)\) AS r\n/);
+    assert.match(codedWalk, new RegExp(String.raw`\nWHERE \(\(NOT \(SELECT few FROM h0\) OR r\.id IN \(SELECT resource_id FROM h0_ids\)\) AND \(\(SELECT few FROM h0\) OR EXISTS \(SELECT 1 ${range(String.raw`(i\d+)`)} AND \1\.target_id = r\.id OFFSET 0\)\)\)\n`));
+    assert.doesNotMatch(coded.text, /search_token|search_reference /);
+    assert.match(codedPlanned, new RegExp(String.raw`EXISTS \(SELECT 1 ${range(String.raw`(i\d+)`)} AND \1\.target_id = r\.id\)`));
+    // With the code's system, or on another parameter, negated, or several codes, it does not.
+    const loinc: SearchFilter = { kind: 'token', param: 'code', negate: false, anyOf: [{ match: 'code', code: 'x', system: 'http://loinc.org' }] };
+    assert.match(compileSearch({ ...query([{ ...has, filter: loinc }], [{ by: 'id', direction: 'asc' }]), resourceType: 'Patient' }, PARTITION).text, /search_coded_reference [^\n]* AND \(i\d+\.code = \$\d+::text AND i\d+\.system = \$\d+::text\) AND i\d+\.target_type = /);
+    for (const inner of [
+      { ...code, negate: true },
+      { ...code, anyOf: [{ match: 'code', code: 'x' }, { match: 'code', code: 'y' }] },
+      { ...code, anyOf: [{ match: 'code', system: 'http://loinc.org' }] },
+    ] as SearchFilter[]) {
+      assert.doesNotMatch(compileSearch({ ...query([{ ...has, filter: inner }], [{ by: 'id', direction: 'asc' }]), resourceType: 'Patient' }, PARTITION).text, /search_coded_reference/);
+    }
     for (const notWalked of [
       query([code, patient], [{ by: 'created', direction: 'desc' }]),
       query([code], [{ by: 'param', param: 'date', valueType: 'date', direction: 'desc' }]),

@@ -333,9 +333,10 @@ describe('search against PostgreSQL', () => {
   });
 
   it('walks a _has whose inner filter matches fewer or more than the walk hashes', async () => {
-    // 10,001 Observations with 'common': each patient is probed. By code (coded references): 500
-    // with 'medium' and 50 with 'rare' are listed and their targets hashed. By category (search_token):
-    // 'medium' is hashed within the walk's test of a row, 'rare' has its subjects hashed.
+    // 10,001 Observations with 'common': each patient is probed. By code (coded references): each
+    // patient is probed for the 500 with 'medium' too, and the 50 with 'rare' are listed and their
+    // targets hashed. By category (search_token): 'medium' is hashed within the walk's test of a
+    // row, 'rare' has its subjects hashed.
     for (const param of ['code', 'category']) {
       const has = (code: string) => ({ [`_has:Observation:subject:${param}`]: code });
       assert.deepEqual(await ids({ ...has('common'), _count: '3' }, 3), ['m1', 'm2', 'm3'], param);

@@ -263,13 +263,13 @@ describe('compileSearch', () => {
     assert.match(hasWalk, /\(\(SELECT few FROM h0\) OR EXISTS \(SELECT 1 FROM search_reference i\d+ WHERE [^\n]*\(SELECT few FROM h1\)[^\n]* OFFSET 0\)\)/);
     assert.doesNotMatch(hased.text.slice(hased.text.indexOf('UNION ALL')), /OFFSET 0|h0|h1/);
     // On one code of the `code` parameter the _has reads the code's coded references instead: the
-    // walk lists their targets up to 2,000 (h0) and hashes them below that; above, it probes each
+    // walk lists their targets up to 200 (h0) and hashes them below that; above, it probes each
     // row's id in the code's range. Nothing else is listed, and the planned search probes unfenced.
     const coded = compileSearch({ ...query([{ ...has, filter: code }], [{ by: 'lastUpdated', direction: 'asc' }]), resourceType: 'Patient' }, PARTITION);
     assertSafe(coded);
     const [codedWalk, codedPlanned] = coded.text.split('\nUNION ALL\n');
     const range = (x: string) => String.raw`FROM search_coded_reference ${x} WHERE ${x}\.partition_id = \$1::integer AND ${x}\.resource_type = \$\d+::text AND ${x}\.param = \$\d+::text AND ${x}\.code = \$\d+::text AND ${x}\.target_type = \$2::text`;
-    assert.match(codedWalk, new RegExp(String.raw`^WITH h0_ids AS MATERIALIZED \(SELECT (i\d+)\.target_id AS resource_id ${range(String.raw`\1`)} LIMIT 2000\),\nh0 AS MATERIALIZED \(SELECT count\(\*\) < 2000 AS few, count\(\*\) AS matches FROM h0_ids\),\nwalk AS`));
+    assert.match(codedWalk, new RegExp(String.raw`^WITH h0_ids AS MATERIALIZED \(SELECT (i\d+)\.target_id AS resource_id ${range(String.raw`\1`)} LIMIT 200\),\nh0 AS MATERIALIZED \(SELECT count\(\*\) < 200 AS few, count\(\*\) AS matches FROM h0_ids\),\nwalk AS`));
     assert.match(codedWalk, /LIMIT \(CASE WHEN \(SELECT few FROM h0\) THEN 31500 ELSE 4200 END\)\) AS r\n/);
     assert.match(codedWalk, new RegExp(String.raw`\nWHERE \(\(NOT \(SELECT few FROM h0\) OR r\.id IN \(SELECT resource_id FROM h0_ids\)\) AND \(\(SELECT few FROM h0\) OR EXISTS \(SELECT 1 ${range(String.raw`(i\d+)`)} AND \1\.target_id = r\.id OFFSET 0\)\)\)\n`));
     assert.doesNotMatch(coded.text, /search_token|search_reference /);

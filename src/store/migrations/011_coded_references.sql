@@ -8,8 +8,8 @@
 -- resources), or, walking the patients, a read of each patient's every Observation reference
 -- (hundreds, about 20 µs a patient). A code that a minority of patients have paid for both: at
 -- a million resources 979 Observations, 219 patients walked, 4–6 ms. Here the code's references
--- are one index range, kept by target: its patients are read in order from it, and a patient is
--- tested by one probe (src/store/search-sql.ts, codedReverseChain).
+-- are one index range, kept by target: its patients are listed from it, and a patient is tested
+-- by one probe (src/store/search-sql.ts, codedReferenceCondition).
 --
 -- The rows are a pure function of the resource's reference rows and its `code` token rows (the
 -- cross product of the ungrouped ones, relative references with a code only), so every write path

@@ -132,8 +132,12 @@ describe('chaining and _has', () => {
     assert.deepEqual(await found('Patient?_has:Observation:subject:code=888-8'), ['b']);
     assert.equal((await t.request('DELETE', '/v1/fhir/Observation/no-system', { key: own.keys.test })).status, 204);
     assert.deepEqual(await found('Patient?_has:Observation:subject:code=local1'), []);
-    // Another tenant's identical records answer only to it.
-    assert.deepEqual(await ids('Patient?_has:Observation:subject:code=888-8'), []);
+    // Another tenant's patient of the same id is not the target of these references.
+    const other = await t.createTenant();
+    await t.request('PUT', '/v1/fhir/Patient/b', { key: other.keys.test, body: { resourceType: 'Patient', id: 'b' }, contentType: FHIR });
+    const elsewhere = await t.request('GET', '/v1/fhir/Patient?_has:Observation:subject:code=888-8', { key: other.keys.test });
+    assert.equal(elsewhere.status, 200, elsewhere.body);
+    assert.deepEqual(elsewhere.json.entry ?? [], []);
   });
 });
 

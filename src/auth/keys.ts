@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Environment } from '../store/tenants.js';
 
 /** clk_live_… or clk_test_… followed by at least 32 url-safe characters. */
@@ -19,7 +19,7 @@ export function generateKey(environment: Environment): string {
 
 /** Keys are high-entropy, so a plain SHA-256 is a sound way to store them. */
 export function hashKey(key: string): Buffer {
-  return createHash('sha256').update(key).digest();
+  return hash('sha256', key, 'buffer');
 }
 
 export function sameHash(a: Buffer, b: Buffer): boolean {

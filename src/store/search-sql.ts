@@ -24,6 +24,7 @@ import type {
   UriFilter,
   UriMatch,
 } from './search-query.js';
+import { isPlaceholder, prefixUpperBound, type Derived } from './search-shape.js';
 
 /**
  * Compiles a SearchQuery into SQL. Rules that every query obeys:
@@ -645,6 +646,11 @@ class Scope {
     return `$${this.values.length}::${cast}`;
   }
 
+  /** Binds `derive(value)`; for a shape's placeholder, the derivation itself (src/store/search-shape.ts). */
+  derived(value: string, derive: (value: string) => string, cast: SqlType): string {
+    return this.bind(isPlaceholder(value) ? ({ source: value, derive } satisfies Derived) : derive(value), cast);
+  }
+
   /** The name the next count CTE will get. */
   nextCountName(): string {
     return `h${this.countsMade}`;
@@ -857,7 +863,7 @@ function allOf(conditions: string[]): string {
 }
 
 function tokenMatch(x: string, match: TokenMatch, scope: Scope): string {
-  if (match.match === 'text') return `${x}.display COLLATE "C" LIKE ${scope.bind(likePattern(match.text, 'prefix'), 'text')}`;
+  if (match.match === 'text') return `${x}.display COLLATE "C" LIKE ${scope.derived(match.text, prefixPattern, 'text')}`;
   if (match.match === 'ofType') {
     return `(${x}.code = ${scope.bind(match.value, 'text')} AND ${x}.type_system = ${scope.bind(match.typeSystem, 'text')} AND ${x}.type_code = ${scope.bind(match.typeCode, 'text')})`;
   }
@@ -870,28 +876,19 @@ function tokenMatch(x: string, match: TokenMatch, scope: Scope): string {
 function stringMatch(x: string, match: StringMatch, scope: Scope): string {
   // The normalised value first, for search_string_lookup; then the text as written.
   if (match.mode === 'exact') return `(${x}.value COLLATE "C" = ${scope.bind(match.value, 'text')} AND ${x}.raw = ${scope.bind(match.raw, 'text')})`;
-  const like = `${x}.value COLLATE "C" LIKE ${scope.bind(likePattern(match.value, match.mode), 'text')}`;
+  const like = `${x}.value COLLATE "C" LIKE ${scope.derived(match.value, match.mode === 'prefix' ? prefixPattern : containsPattern, 'text')}`;
   if (match.mode === 'contains' || match.value === '') return like;
   // A prefix is also a range of the C-ordered values, which is what search_string_lookup can
-  // read: a generic plan cannot derive one from a LIKE pattern that is a parameter.
-  const upper = prefixUpperBound(match.value);
-  const range = [`${x}.value COLLATE "C" >= ${scope.bind(match.value, 'text')}`, ...(upper === undefined ? [] : [`${x}.value COLLATE "C" < ${scope.bind(upper, 'text')}`])];
+  // read: a generic plan cannot derive one from a LIKE pattern that is a parameter. (A shape's
+  // placeholder stands for a prefix that has an upper bound: see search-shape.ts.)
+  const bounded = isPlaceholder(match.value) || prefixUpperBound(match.value) !== undefined;
+  const range = [`${x}.value COLLATE "C" >= ${scope.bind(match.value, 'text')}`, ...(bounded ? [`${x}.value COLLATE "C" < ${scope.derived(match.value, upperBound, 'text')}`] : [])];
   return allOf([...range, like]);
 }
 
-/**
- * The least string above every string that starts with `prefix`, in code point order (the C
- * collation's order of UTF-8 text): the prefix with its last code point raised by one, carrying
- * past U+10FFFF and skipping the surrogates. Undefined when there is none (all U+10FFFF).
- */
-export function prefixUpperBound(prefix: string): string | undefined {
-  const points = [...prefix];
-  while (points.length > 0) {
-    const last = points.pop()!.codePointAt(0)!;
-    if (last < 0x10ffff) return points.join('') + String.fromCodePoint(last === 0xd7ff ? 0xe000 : last + 1);
-  }
-  return undefined;
-}
+const prefixPattern = (value: string) => likePattern(value, 'prefix');
+const containsPattern = (value: string) => likePattern(value, 'contains');
+const upperBound = (prefix: string) => prefixUpperBound(prefix)!;
 
 /** A LIKE pattern matching `value` literally: its own % and _ must not act as wildcards. */
 function likePattern(value: string, mode: 'prefix' | 'contains'): string {

@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
 import { isoInstant, type Tx } from './database.js';
 import type { CursorPosition, SearchQuery, SortSpec } from './search-query.js';
-import { compileCount, compileMatches, compileSearch, sortKeyType, TOTAL_THRESHOLD } from './search-sql.js';
+import { compileMatches, sortKeyType, TOTAL_THRESHOLD } from './search-sql.js';
+import { countStatement, searchStatement } from './search-statements.js';
 
 /** One matching resource. Instants are ISO 8601 UTC with milliseconds, e.g. 2024-03-01T10:00:00.000Z. */
 export interface SearchRow {
+  resourceType: string;
   id: string;
   content: string;
   createdAt: string;
@@ -17,12 +18,12 @@ export interface SearchResult {
   hasMore: boolean;
   /** Where the next page starts; set when hasMore. */
   next?: CursorPosition;
-  /** Each row's own position, for merging the pages of several searches (system search). */
-  positions: CursorPosition[];
+  /** Each row's own position, for merging the pages of several searches (system search); made when read. */
+  readonly positions: CursorPosition[];
   /** Exact number of matches, when asked for and not above TOTAL_THRESHOLD. */
   total?: number;
   /** With `query.include`: the live resources the page's rows reference through it. */
-  included: Array<SearchRow & { resourceType: string }>;
+  included: SearchRow[];
 }
 
 interface ResourceRecord {
@@ -34,43 +35,25 @@ interface ResourceRecord {
 }
 
 /**
- * Search statements are prepared under a name derived from their text: the text depends only on
- * the query's shape (every value is bound), so each shape is planned by PostgreSQL once per
- * connection instead of on every request. Planning a five-filter search costs as much as running
- * it. The pool recycles connections (Database, maxUses), which bounds the statements kept.
- */
-function statementName(text: string): string {
-  let name = statementNames.get(text);
-  if (name === undefined) {
-    if (statementNames.size >= MAX_STATEMENT_NAMES) statementNames.clear();
-    name = `search_${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`;
-    statementNames.set(text, name);
-  }
-  return name;
-}
-
-/** Names already derived: a search shape recurs on every request, and hashing its text each time is measurable. */
-const statementNames = new Map<string, string>();
-const MAX_STATEMENT_NAMES = 1000;
-
-/**
  * A page row: the resource plus its sort key values k0, k1, … for the cursor; with `query.include`,
  * the resources it references follow, marked with their type.
  */
 type PageRecord = ResourceRecord & Record<`k${number}`, string | null> & { included_type?: string | null };
 
 export async function runSearch(tx: Tx, partitionId: number, query: SearchQuery): Promise<SearchResult> {
-  const page = compileSearch(query, partitionId);
-  const records = await tx.query<PageRecord>(page.text, page.values, statementName(page.text));
+  const page = searchStatement(query, partitionId);
+  const records = await tx.query<PageRecord>(page.text, page.values, page.name);
   const matches = records.filter((record) => !record.included_type);
   const hasMore = matches.length > query.pageSize;
   const rows = matches.slice(0, query.pageSize);
   const last = rows[rows.length - 1];
   const result: SearchResult = {
-    rows: rows.map(toSearchRow),
+    rows: rows.map((record) => new StoredRow(query.resourceType, record)),
     hasMore,
-    positions: rows.map((row) => positionOf(row, query.sort)),
-    included: records.flatMap((record) => (record.included_type ? [{ ...toSearchRow(record), resourceType: record.included_type }] : [])),
+    get positions() {
+      return rows.map((row) => positionOf(row, query.sort));
+    },
+    included: records.flatMap((record) => (record.included_type ? [new StoredRow(record.included_type, record)] : [])),
   };
   if (hasMore && last) result.next = positionOf(last, query.sort);
   const total = await countMatches(tx, partitionId, query);
@@ -81,8 +64,8 @@ export async function runSearch(tx: Tx, partitionId: number, query: SearchQuery)
 /** The total the query's mode asks for (see TotalMode), or undefined. */
 async function countMatches(tx: Tx, partitionId: number, query: SearchQuery): Promise<number | undefined> {
   if (query.total === 'none') return undefined;
-  const sql = compileCount(query, partitionId, query.total === 'exact' ? null : TOTAL_THRESHOLD + 1);
-  const [record] = await tx.query<{ total: number }>(sql.text, sql.values, statementName(sql.text));
+  const sql = countStatement(query, partitionId, query.total === 'exact' ? null : TOTAL_THRESHOLD + 1);
+  const [record] = await tx.query<{ total: number }>(sql.text, sql.values, sql.name);
   if (record.total <= TOTAL_THRESHOLD || query.total === 'exact') return record.total;
   return query.total === 'estimate' ? Math.max(TOTAL_THRESHOLD + 1, await estimateMatches(tx, partitionId, query)) : undefined;
 }
@@ -94,14 +77,28 @@ async function estimateMatches(tx: Tx, partitionId: number, query: SearchQuery):
   return Math.round(record['QUERY PLAN'][0].Plan['Plan Rows']);
 }
 
-function toSearchRow(record: ResourceRecord): SearchRow {
-  return {
-    id: record.id,
-    content: record.content,
-    createdAt: isoInstant(record.created_at, 3),
-    lastUpdated: isoInstant(record.last_updated, 3),
-    versionId: record.version_id,
-  };
+/**
+ * A row whose instants are formatted when read: a FHIR Bundle sends the content as stored and
+ * never reads them, and formatting a page's instants cost a twentieth of serving it.
+ */
+class StoredRow implements SearchRow {
+  readonly id: string;
+  readonly content: string;
+  readonly versionId: number;
+
+  constructor(readonly resourceType: string, private readonly record: ResourceRecord) {
+    this.id = record.id;
+    this.content = record.content;
+    this.versionId = record.version_id;
+  }
+
+  get createdAt(): string {
+    return isoInstant(this.record.created_at, 3);
+  }
+
+  get lastUpdated(): string {
+    return isoInstant(this.record.last_updated, 3);
+  }
 }
 
 /** The row's sort key values as the cursor keeps them: instants as ISO 8601 with microseconds, lossless. */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SearchFilter, SearchQuery } from '../../src/store/search-query.js';
-import { compileCount, compileSearch, prefixUpperBound, TOTAL_THRESHOLD, type SqlQuery } from '../../src/store/search-sql.js';
+import { prefixUpperBound } from '../../src/store/search-shape.js';
+import { compileCount, compileSearch, TOTAL_THRESHOLD, type SqlQuery } from '../../src/store/search-sql.js';
 
 const INJECTION = "'; DROP TABLE resources;--";
 const PARTITION = 7;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { CursorPosition, SearchQuery, SortSpec } from '../../store/search-query.js';
 
 /**
@@ -58,7 +58,7 @@ function isKeyValue(spec: SortSpec, value: unknown): boolean {
 /** 128 bits of SHA-256 over the query's matching and ordering (not its page size or total mode). */
 function fingerprint(query: SearchQuery): string {
   const identity = canonicalJson({ resourceType: query.resourceType, filters: query.filters, sort: query.sort });
-  return createHash('sha256').update(identity).digest('base64url').slice(0, 22);
+  return hash('sha256', identity, 'base64url').slice(0, 22);
 }
 
 /** JSON with object keys sorted, so equal queries print equal whatever order their keys were set in. */

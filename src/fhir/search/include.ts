@@ -105,6 +105,7 @@ export interface PageIncluded { specs: IncludeSpec[]; versions: ResourceVersion[
  * round's specs.
  */
 export async function collectIncludes(tx: Tx, partitionId: number, matches: ResourceVersion[], specs: IncludeSpec[], read?: PageIncluded): Promise<Included> {
+  if (specs.length === 0) return { versions: [], truncated: false };
   const seen = new Set(matches.map(keyOf));
   const versions: ResourceVersion[] = [];
   let frontier = matches;

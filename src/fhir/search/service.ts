@@ -1,7 +1,7 @@
 import { ApiError } from '../../errors.js';
 import type { Database } from '../../store/database.js';
 import type { SearchFilter, SearchQuery, SortSpec } from '../../store/search-query.js';
-import { runSearch, type SearchRow } from '../../store/search.js';
+import { runSearch } from '../../store/search.js';
 import type { RequestContext, ResourceVersion } from '../repository.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { renderSearchset, searchUrl } from './bundle.js';
@@ -57,7 +57,7 @@ export class FhirSearch {
     plan.after = decodeCursor(options.cursor, plan);
     const result = await this.db.read((tx) => runSearch(tx, ctx.partitionId, plan));
     return {
-      versions: result.rows.map((row) => toVersion(resourceType, row)),
+      versions: result.rows,
       ...(result.total !== undefined ? { total: result.total } : {}),
       ...(result.next ? { nextCursor: encodeCursor(result.next, plan) } : {}),
     };
@@ -73,8 +73,8 @@ export class FhirSearch {
     search.plan.include = withPage.map((spec) => ({ params: spec.params ?? null, targetType: spec.targetType ?? null }));
     const { result, matches, included } = await this.db.read(async (tx) => {
       const found = await runSearch(tx, ctx.partitionId, search.plan);
-      const versions = found.rows.map((row) => toVersion(resourceType, row));
-      const read = { specs: withPage, versions: found.included.map((row) => toVersion(row.resourceType, row)) };
+      const versions = found.rows;
+      const read = { specs: withPage, versions: found.included };
       return { result: found, matches: versions, included: await collectIncludes(tx, ctx.partitionId, versions, search.specs, read) };
     });
     // Free total: a first page with no next page holds every match.
@@ -119,7 +119,7 @@ export class FhirSearch {
       for (const search of [...active, ...counted]) {
         const result = await runSearch(tx, ctx.partitionId, search.plan);
         counts.push(result.total);
-        if (active.includes(search)) found.push({ type: search.type, rows: result.rows.map((row) => toVersion(search.type, row)), positions: result.positions, hasMore: result.hasMore });
+        if (active.includes(search)) found.push({ type: search.type, rows: result.rows, positions: result.positions, hasMore: result.hasMore });
       }
       const page = mergePages(found, first.plan.pageSize, first.plan.sort[0].direction);
       return { pages: found, totals: counts, merged: page, included: await collectIncludes(tx, ctx.partitionId, page.rows, first.specs) };
@@ -234,9 +234,3 @@ function parse<T>(fn: () => T): T {
     throw error;
   }
 }
-
-function toVersion(resourceType: string, row: SearchRow): ResourceVersion {
-  return { resourceType, id: row.id, versionId: row.versionId, createdAt: row.createdAt, lastUpdated: row.lastUpdated, content: row.content };
-}
-
-

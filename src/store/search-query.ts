@@ -151,6 +151,11 @@ export interface SearchQuery {
   total: TotalMode;
   /** Also read the resources the page's matches reference, through any of these (`_include`). */
   include?: ReferenceInclude[];
+  /**
+   * What each row carries: `content` reads the id and content only (a FHIR Bundle, whose resources
+   * hold their own meta); by default also the version id and the created and updated instants.
+   */
+  columns?: 'content' | 'version';
 }
 
 /** References of the searched type to follow: through `params` (null: every reference parameter), to `targetType` (null: any type). */

@@ -26,12 +26,13 @@ export interface SearchResult {
   included: SearchRow[];
 }
 
+/** A row as read; the version and instants are absent from a content-only search (SearchQuery.columns). */
 interface ResourceRecord {
   id: string;
   content: string;
-  version_id: number;
-  created_at: string;
-  last_updated: string;
+  version_id?: number;
+  created_at?: string;
+  last_updated?: string;
 }
 
 /**
@@ -77,30 +78,6 @@ async function estimateMatches(tx: Tx, partitionId: number, query: SearchQuery):
   return Math.round(record['QUERY PLAN'][0].Plan['Plan Rows']);
 }
 
-/**
- * A row whose instants are formatted when read: a FHIR Bundle sends the content as stored and
- * never reads them, and formatting a page's instants cost a twentieth of serving it.
- */
-class StoredRow implements SearchRow {
-  readonly id: string;
-  readonly content: string;
-  readonly versionId: number;
-
-  constructor(readonly resourceType: string, private readonly record: ResourceRecord) {
-    this.id = record.id;
-    this.content = record.content;
-    this.versionId = record.version_id;
-  }
-
-  get createdAt(): string {
-    return isoInstant(this.record.created_at, 3);
-  }
-
-  get lastUpdated(): string {
-    return isoInstant(this.record.last_updated, 3);
-  }
-}
-
 /** The row's sort key values as the cursor keeps them: instants as ISO 8601 with microseconds, lossless. */
 function positionOf(record: PageRecord, sort: SortSpec[]): CursorPosition {
   const values = sort.map((spec, i) => {
@@ -108,4 +85,36 @@ function positionOf(record: PageRecord, sort: SortSpec[]): CursorPosition {
     return value !== null && sortKeyType(spec) === 'timestamptz' ? isoInstant(value, 6) : value;
   });
   return { values, id: record.id };
+}
+
+/**
+ * A row whose instants are formatted when read: a FHIR Bundle sends the content as stored and
+ * never reads them (its searches read none: SearchQuery.columns), and formatting a page's instants
+ * cost a twentieth of serving it. Reading what the search did not read is a bug, and throws.
+ */
+class StoredRow implements SearchRow {
+  readonly id: string;
+  readonly content: string;
+
+  constructor(readonly resourceType: string, private readonly record: ResourceRecord) {
+    this.id = record.id;
+    this.content = record.content;
+  }
+
+  get versionId(): number {
+    return read(this.record.version_id);
+  }
+
+  get createdAt(): string {
+    return isoInstant(read(this.record.created_at), 3);
+  }
+
+  get lastUpdated(): string {
+    return isoInstant(read(this.record.last_updated), 3);
+  }
+}
+
+function read<T>(column: T | undefined): T {
+  if (column === undefined) throw new Error('the search read the content only');
+  return column;
 }

@@ -202,6 +202,15 @@ describe('search against PostgreSQL', () => {
     });
   });
 
+  it('reads the id and content only when asked to, and its rows refuse what was not read', async () => {
+    const plan = { ...planSearch(parseSearch('Patient', { _id: 'p1,p2' })), columns: 'content' as const, include: [{ params: null, targetType: null }] };
+    const { rows, next } = await testDb.db.read((tx) => runSearch(tx, 1, { ...plan, pageSize: 1 }));
+    assert.deepEqual(rows.map((row) => [row.resourceType, row.id, row.content]), [['Patient', 'p2', '{"resourceType":"Patient","id":"p2"}']], 'p2 was updated first');
+    assert.ok(next, 'the cursor still has its sort key');
+    assert.throws(() => rows[0].lastUpdated, /read the content only/);
+    assert.throws(() => rows[0].versionId, /read the content only/);
+  });
+
   it('matches tokens by code, system|code, |code and :not', async () => {
     assert.deepEqual(await ids({ gender: 'male' }), ['p4', 'p1']);
     assert.deepEqual(await ids({ gender: `${GENDER_SYSTEM}|female` }), ['p2', 'p3']);

@@ -50,7 +50,7 @@ const RESULT_PARAMETER_MESSAGE = '_typeFilter queries take search criteria only 
 export function selectionPlans(selection: TypeSelection, baseUrl: string): SearchQuery[] {
   const queries = selection.queries.length > 0 ? selection.queries.map((query) => typeFilterCriteria(selection.resourceType, query, baseUrl)) : [[]];
   const common = [...scopeFilters(selection), ...timeFilters(selection)];
-  return queries.map((criteria) => ({ resourceType: selection.resourceType, filters: [...criteria, ...common], sort: [{ by: 'id', direction: 'asc' }], pageSize: 0, total: 'none' }));
+  return queries.map((criteria) => ({ resourceType: selection.resourceType, filters: [...criteria, ...common], sort: [{ by: 'id', direction: 'asc' }], pageSize: 0, total: 'none', columns: 'content' }));
 }
 
 /** Up to `pageSize` resources from `position` on. */

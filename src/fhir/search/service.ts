@@ -208,9 +208,13 @@ function includeWarnings(included: Included): string[] {
   return included.truncated ? [`Only the first ${MAX_INCLUDED} included resources are returned.`] : [];
 }
 
-/** The FHIR API's plan: _count as the contract says, no total unless asked; `_summary=count` (or `_count=0`) counts only. */
+/**
+ * The FHIR API's plan: _count as the contract says, no total unless asked; `_summary=count` (or
+ * `_count=0`) counts only. A Bundle sends each resource as stored, its meta included: the rows
+ * need no version columns.
+ */
 function fhirPlan(request: SearchRequest): SearchQuery {
-  const plan = planSearch(request, { defaultSort: FHIR_DEFAULT_SORT, defaultCount: DEFAULT_COUNT, maxCount: MAX_COUNT, defaultTotal: 'none' });
+  const plan: SearchQuery = { ...planSearch(request, { defaultSort: FHIR_DEFAULT_SORT, defaultCount: DEFAULT_COUNT, maxCount: MAX_COUNT, defaultTotal: 'none' }), columns: 'content' };
   if (request.summary === 'count') plan.pageSize = 0;
   if (plan.pageSize === 0 && plan.total === 'none') plan.total = 'exact';
   return plan;

@@ -3,11 +3,11 @@ import type { SearchQuery } from './search-query.js';
 /**
  * The shape of a search: the query with its values taken out. Two searches that differ only in
  * their values (the code, the patient, the instants, the cursor position) compile to the same SQL
- * text with other bound values, so src/store/search.ts compiles each shape once and only gathers
- * the values of each query.
+ * text with other bound values, so src/store/search-statements.ts compiles each shape once and only
+ * gathers the values of each query.
  *
  * `shapeOf` prints the query as JSON with each value replaced by a numbered placeholder: the
- * strings a filter compares with, listed in VALUE_FIELDS. Everything else stays in the key: kinds,
+ * strings a filter compares with (isValueField). Everything else stays in the key: kinds,
  * parameters, modifiers, comparators, the number of alternatives and of listed values, which
  * optional values are present, and the few values whose content the compiler reads (an empty
  * string, a prefix without an upper bound, a uri searched `:below`, null cursor values).
@@ -15,7 +15,7 @@ import type { SearchQuery } from './search-query.js';
  * The skeleton (`skeletonOf`) is the query with a symbol in place of each value. It compiles like
  * any query: its bound values are those symbols, values derived from them (`Derived`, a LIKE
  * pattern say) or constants. A symbol never turns into a string, so a compiler that derived a
- * value in any other way throws, and that shape is compiled per query instead (see search.ts).
+ * value in any other way throws, and that shape is compiled per query instead.
  */
 
 /** A value computed from a query value by the compiler, e.g. a LIKE pattern from a prefix. */

@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import type { SearchQuery } from './search-query.js';
-import { PARTITION_PLACEHOLDER, shapeOf, skeletonOf, valueResolver } from './search-shape.js';
+import { PARTITION_PLACEHOLDER, shapeOf, skeletonOf, valueResolver, type Shape } from './search-shape.js';
 import { compileCount, compileSearch, type SqlQuery } from './search-sql.js';
 
 /**
@@ -17,13 +17,19 @@ export interface SearchStatement extends SqlQuery {
   name: string;
 }
 
-export function searchStatement(query: SearchQuery, partitionId: number): SearchStatement {
-  return statement('page', compileSearch, query, partitionId);
+/** A search's statements: its page and, when a total is asked for, its count; the shape is printed once for both. */
+export interface SearchStatements {
+  page(): SearchStatement;
+  /** The count of compileCount, up to `limit` matches (null: all). */
+  count(limit: number | null): SearchStatement;
 }
 
-/** The count of compileCount, up to `limit` matches (null: all). */
-export function countStatement(query: SearchQuery, partitionId: number, limit: number | null): SearchStatement {
-  return statement(`count ${limit}`, (shape, partition) => compileCount(shape, partition, limit), query, partitionId);
+export function searchStatements(query: SearchQuery, partitionId: number): SearchStatements {
+  const shape = shapeOf(query, partitionId);
+  return {
+    page: () => statement('page', compileSearch, query, partitionId, shape),
+    count: (limit) => statement(`count ${limit}`, (skeleton, partition) => compileCount(skeleton, partition, limit), query, partitionId, shape),
+  };
 }
 
 interface CompiledShape {
@@ -36,8 +42,7 @@ interface CompiledShape {
 const shapes = new Map<string, CompiledShape | null>();
 const MAX_SHAPES = 1000;
 
-function statement(kind: string, compile: (query: SearchQuery, partitionId: number) => SqlQuery, query: SearchQuery, partitionId: number): SearchStatement {
-  const shape = shapeOf(query, partitionId);
+function statement(kind: string, compile: (query: SearchQuery, partitionId: number) => SqlQuery, query: SearchQuery, partitionId: number, shape: Shape): SearchStatement {
   const key = `${kind}\n${shape.key}`;
   let compiled = shapes.get(key);
   if (compiled === undefined) {

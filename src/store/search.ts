@@ -1,7 +1,7 @@
 import { isoInstant, type Tx } from './database.js';
 import type { CursorPosition, SearchQuery, SortSpec } from './search-query.js';
 import { compileMatches, sortKeyType, TOTAL_THRESHOLD } from './search-sql.js';
-import { countStatement, searchStatement } from './search-statements.js';
+import { searchStatements, type SearchStatements } from './search-statements.js';
 
 /** One matching resource. Instants are ISO 8601 UTC with milliseconds, e.g. 2024-03-01T10:00:00.000Z. */
 export interface SearchRow {
@@ -42,7 +42,8 @@ interface ResourceRecord {
 type PageRecord = ResourceRecord & Record<`k${number}`, string | null> & { included_type?: string | null };
 
 export async function runSearch(tx: Tx, partitionId: number, query: SearchQuery): Promise<SearchResult> {
-  const page = searchStatement(query, partitionId);
+  const statements = searchStatements(query, partitionId);
+  const page = statements.page();
   const records = await tx.query<PageRecord>(page.text, page.values, page.name);
   const matches = records.filter((record) => !record.included_type);
   const hasMore = matches.length > query.pageSize;
@@ -57,15 +58,15 @@ export async function runSearch(tx: Tx, partitionId: number, query: SearchQuery)
     included: records.flatMap((record) => (record.included_type ? [new StoredRow(record.included_type, record)] : [])),
   };
   if (hasMore && last) result.next = positionOf(last, query.sort);
-  const total = await countMatches(tx, partitionId, query);
+  const total = await countMatches(tx, partitionId, query, statements);
   if (total !== undefined) result.total = total;
   return result;
 }
 
 /** The total the query's mode asks for (see TotalMode), or undefined. */
-async function countMatches(tx: Tx, partitionId: number, query: SearchQuery): Promise<number | undefined> {
+async function countMatches(tx: Tx, partitionId: number, query: SearchQuery, statements: SearchStatements): Promise<number | undefined> {
   if (query.total === 'none') return undefined;
-  const sql = countStatement(query, partitionId, query.total === 'exact' ? null : TOTAL_THRESHOLD + 1);
+  const sql = statements.count(query.total === 'exact' ? null : TOTAL_THRESHOLD + 1);
   const [record] = await tx.query<{ total: number }>(sql.text, sql.values, sql.name);
   if (record.total <= TOTAL_THRESHOLD || query.total === 'exact') return record.total;
   return query.total === 'estimate' ? Math.max(TOTAL_THRESHOLD + 1, await estimateMatches(tx, partitionId, query)) : undefined;

@@ -5,7 +5,7 @@ import { FHIR_DEFAULT_SORT, planSearch } from '../../src/fhir/search/plan.js';
 import type { CursorPosition, SearchQuery, SortSpec } from '../../src/store/search-query.js';
 import { PARTITION_PLACEHOLDER, shapeOf, skeletonOf, valueResolver } from '../../src/store/search-shape.js';
 import { compileCount, compileSearch } from '../../src/store/search-sql.js';
-import { countStatement, searchStatement } from '../../src/store/search-statements.js';
+import { searchStatements } from '../../src/store/search-statements.js';
 import { CASES } from '../conformance/search-cases.js';
 
 /**
@@ -54,12 +54,13 @@ function assertCompilesAsShape(query: SearchQuery, label: string): void {
 }
 
 function assertSame(query: SearchQuery, label: string): void {
-  const page = searchStatement(query, PARTITION);
+  const statements = searchStatements(query, PARTITION);
+  const page = statements.page();
   const direct = compileSearch(query, PARTITION);
   assert.equal(page.text, direct.text, label);
   assert.deepEqual(page.values, direct.values, label);
   for (const limit of [10_001, null]) {
-    const count = countStatement(query, PARTITION, limit);
+    const count = statements.count(limit);
     const expected = compileCount(query, PARTITION, limit);
     assert.equal(count.text, expected.text, `${label} (count ${limit})`);
     assert.deepEqual(count.values, expected.values, `${label} (count ${limit})`);
@@ -95,7 +96,7 @@ describe('search statements per shape', () => {
     assert.equal(shapeOf(first, 1).key, shapeOf(second, 2).key);
     assertSame(first, 'first of the shape');
     assertSame(second, 'second of the shape');
-    assert.notDeepEqual(searchStatement(first, 1).values, searchStatement(second, 2).values);
+    assert.notDeepEqual(searchStatements(first, 1).page().values, searchStatements(second, 2).page().values);
   });
 
   it('keep apart the values the compiler reads: an empty prefix, a prefix without an upper bound, a missing system, the number of values', () => {
@@ -114,6 +115,6 @@ describe('search statements per shape', () => {
 
   it('resolve the partition of each query', () => {
     const query = plan('Observation', { code: 'http://loinc.org|1234-5', date: 'ge2020' });
-    for (const partition of [1, 2, 3]) assert.equal(searchStatement(query, partition).values[0], partition);
+    for (const partition of [1, 2, 3]) assert.equal(searchStatements(query, partition).page().values[0], partition);
   });
 });

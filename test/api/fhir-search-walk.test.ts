@@ -190,6 +190,14 @@ describe('pages merged from ordered references', () => {
     return descending ? order.reverse() : order;
   };
   const refers = (k: number, ...patients: string[]) => [subjectQ(k), ...performersQ(k)].some((q) => patients.includes(q));
+  const status = (k: number) => (UPDATED.includes(k) ? 'amended' : 'final');
+  /** The live Observations that satisfy `keep`, ordered by `value` and then by id, both in one direction. */
+  const byValue = (keep: (k: number) => boolean, value: (k: number) => string, descending = false) => {
+    const sorted = Array.from({ length: MERGED }, (_, k) => k)
+      .filter((k) => k !== REMOVED && keep(k))
+      .sort((a, b) => value(a).localeCompare(value(b)) || mid(a).localeCompare(mid(b)));
+    return (descending ? sorted.reverse() : sorted).map((k) => `Observation/${mid(k)}`);
+  };
 
   const cases: Array<[string, string[]]> = [
     ['Observation?subject=Patient/q0&_count=2', inOrder((k) => subjectQ(k) === 'q0')],
@@ -206,6 +214,12 @@ describe('pages merged from ordered references', () => {
     ['Observation?subject:Patient.name=other&_count=2&_sort=-_lastUpdated', inOrder((k) => subjectQ(k) === 'q2', true)],
     ['Observation?subject=nobody&_count=5', inOrder((k) => subjectQ(k) === 'nobody')],
     ['Observation?subject=q9', []],
+    // Sorted on a parameter, the same references drive the search (namedMatches): each resource
+    // once, the deleted one never, the other filters tested on each.
+    ['Observation?subject=q0&_sort=status&_count=2', byValue((k) => subjectQ(k) === 'q0', status)],
+    ['Observation?performer=q0,q1,q2&_sort=-code&_count=3', byValue((k) => performersQ(k).some((q) => q !== 'nobody'), coded, true)],
+    ['Observation?performer=Patient/q1&code=odd&_sort=-status&_count=1', byValue((k) => performersQ(k).includes('q1') && coded(k) === 'odd', status, true)],
+    ['Patient/q2/Observation?_sort=code&_count=4', byValue((k) => refers(k, 'q2'), coded)],
   ];
   for (const [query, want] of cases) {
     test(query, async () => {

@@ -354,6 +354,28 @@ describe('compileSearch', () => {
     }
   });
 
+  it('drives a search sorted on a parameter from the resources referencing the named targets', () => {
+    const query = (filters: SearchFilter[], sort: SearchQuery['sort']): SearchQuery => ({ resourceType: 'Observation', filters, sort, pageSize: 20, total: 'none' });
+    const byDate: SearchQuery['sort'] = [{ by: 'param', param: 'date', valueType: 'date', direction: 'desc' }];
+    const patient: SearchFilter = { kind: 'reference', param: 'patient', anyOf: [{ match: 'target', targetType: 'Patient', targetId: 'p1' }] };
+    const code: SearchFilter = { kind: 'token', param: 'code', negate: false, anyOf: [{ match: 'code', code: 'x' }] };
+    const driven = compileSearch(query([code, patient], byDate), PARTITION);
+    assertSafe(driven);
+    // The referencing resources, distinct; each probed for the code (fenced) before its one lookup
+    // in resources; then its sort row, and the page.
+    const candidates = String.raw`SELECT DISTINCT (i\d+)\.resource_id AS id FROM \(SELECT \* FROM unnest\([^\n]*\) AS s\(param, target_type, target_id\)\) AS s JOIN search_reference \1 ON \1\.partition_id = \$1::integer AND \1\.resource_type = \$2::text AND \1\.param = s\.param AND \1\.target_id = s\.target_id AND \(s\.target_type IS NULL OR \1\.target_type = s\.target_type\)`;
+    const probe = String.raw`EXISTS \(SELECT 1 FROM search_token i\d+ WHERE [^\n]*\.resource_id = m\.id AND [^\n]* OFFSET 0\)`;
+    assert.match(driven.text, new RegExp(String.raw`FROM \(SELECT m\.id FROM \(${candidates}\) AS m WHERE ${probe} OFFSET 0\) AS m\nCROSS JOIN LATERAL \(SELECT r\.id, r\.last_updated, r\.created_at FROM resources r WHERE [^\n]* AND NOT r\.deleted AND r\.id = m\.id OFFSET 0\) AS r\nLEFT JOIN search_sort s1 `));
+    assert.doesNotMatch(driven.text, /walk|EXISTS \(SELECT 1 FROM search_reference/);
+    // A compartment of named owners drives the same way; a reference by URL, or no named target, does not.
+    const compartment: SearchFilter = { kind: 'compartment', params: ['subject', 'performer'], targetType: 'Patient', targetIds: ['p1'] };
+    assert.match(compileSearch(query([compartment], byDate), PARTITION).text, /AS m WHERE TRUE OFFSET 0\) AS m\nCROSS JOIN LATERAL /);
+    const url: SearchFilter = { kind: 'reference', param: 'patient', anyOf: [{ match: 'url', reference: 'http://x/Patient/p1' }] };
+    for (const undriven of [query([url], byDate), query([code], byDate), query([patient], [{ by: 'created', direction: 'desc' }])]) {
+      assert.doesNotMatch(compileSearch(undriven, PARTITION).text, /CROSS JOIN LATERAL \(SELECT r\.id/);
+    }
+  });
+
   it('lists a composite of one code and one quantity from the lead index: it counts, hashes and drives like a code', () => {
     const code: SearchFilter = { kind: 'token', param: 'code-value-quantity#0', negate: false, anyOf: [{ match: 'code', system: 's', code: 'x' }] };
     const value: SearchFilter = { kind: 'quantity', param: 'code-value-quantity#1', anyOf: [{ comparator: 'gt', value: '5', low: '4.5', high: '5.5' }] };

@@ -50,10 +50,10 @@ export interface SqlQuery { text: string; values: unknown[] }
  * src/store/database.ts): to_char() cost PostgreSQL as much as reading the page, and even printing
  * them costs about a microsecond each, a third of a 20-row page's time when all three were read.
  */
-function resourceColumns(row: string, query: SearchQuery): string {
+function resourceColumns(row: string, query: SearchQuery): string[] {
   const columns = [`${row}.id`, `${row}.content`];
   if (query.columns !== 'content') columns.push(`${row}.version_id`, `${row}.created_at`, `${row}.last_updated`);
-  return columns.join(', ');
+  return columns;
 }
 
 /**
@@ -68,13 +68,18 @@ function resourceColumns(row: string, query: SearchQuery): string {
  * `query.include` the same statement then returns the live resources the page's rows reference,
  * marked by `included_type`.
  */
-export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery {
+export function compileSearch(query: SearchQuery, partitionId: number, form: PageForm = 'complete'): SqlQuery {
   assertPageSize(query.pageSize);
   const scope = new Scope(partitionId, query.resourceType);
   const keys = sortKeys(query.sort, scope);
   const ctes: string[] = [];
-  const driver = mergeDriver(query);
-  const { page, direct } = driver ? { page: mergedPage(query, driver, keys, scope, ctes), direct: false } : scannedPage(query, keys, scope, ctes);
+  const first = form === 'driven first' ? drivenFirstFilter(query) : undefined;
+  if (form === 'driven first' && !first) throw new RangeError('no filter of this search drives it first');
+  const driver = first ? undefined : mergeDriver(query);
+  const { page, direct } =
+    first ? { page: drivenFirstPage(query, first, keys, scope, ctes), direct: false }
+    : driver ? { page: mergedPage(query, driver, keys, scope, ctes), direct: false }
+    : scannedPage(query, keys, scope, ctes);
   // Outside the inner query the keys are its output columns o0, o1, …
   const pageKeys = keys.map((key, i) => ({ ...key, expr: `page.o${i}` }));
   // The cursor keeps the sort's own keys (k0, k1, …); the appended id tie-breaker is the row's id.
@@ -86,18 +91,22 @@ export function compileSearch(query: SearchQuery, partitionId: number): SqlQuery
     ...(direct ? [] : [`JOIN resources r ON r.partition_id = ${scope.partition} AND r.resource_type = ${scope.resourceType} AND r.id = page.${idOutput(keys)}`]),
   ];
   const rowColumns = resourceColumns(direct ? 'page' : 'r', query);
-  let main = [`SELECT ${[rowColumns, ...cursorKeys].join(', ')}`, ...from, `ORDER BY ${pageOrder}`].join('\n');
+  let main = [`SELECT ${[...rowColumns, ...cursorKeys].join(', ')}`, ...from, `ORDER BY ${pageOrder}`].join('\n');
+  let columnCount = rowColumns.length + cursorKeys.length;
   if (query.include?.length && query.pageSize > 0) {
     // The page and what it references in one statement: one round trip for an _include.
-    ctes.push(`matches AS MATERIALIZED (\nSELECT ${[rowColumns, ...cursorKeys, `row_number() OVER (ORDER BY ${pageOrder}) AS position`].join(', ')}\n${from.join('\n')})`);
+    ctes.push(`matches AS MATERIALIZED (\nSELECT ${[...rowColumns, ...cursorKeys, `row_number() OVER (ORDER BY ${pageOrder}) AS position`].join(', ')}\n${from.join('\n')})`);
     main = [
       `SELECT *, NULL::text AS included_type FROM matches`,
       'UNION ALL',
-      `SELECT ${[resourceColumns('t', query), ...sortedKeys.map((key, i) => `NULL::${key.type} AS k${i}`), 'NULL::bigint AS position', 't.resource_type AS included_type'].join(', ')}`,
+      `SELECT ${[...resourceColumns('t', query), ...sortedKeys.map((key, i) => `NULL::${key.type} AS k${i}`), 'NULL::bigint AS position', 't.resource_type AS included_type'].join(', ')}`,
       `FROM resources t WHERE t.partition_id = ${scope.partition} AND NOT t.deleted AND (t.resource_type, t.id) IN (${referencedKeys(query.include, query.pageSize, scope)})`,
       'ORDER BY position NULLS LAST, included_type, id',
     ].join('\n');
+    columnCount += 2;
   }
+  // Too many matches to drive the page: one row of nulls tells runSearch to run the complete statement.
+  if (first) main = `(${main})\nUNION ALL\nSELECT ${Array.from({ length: columnCount }, () => 'NULL').join(', ')} WHERE NOT ${DRIVEN_FIRST_FITS}`;
   const text = [...(ctes.length ? [`WITH ${ctes.join(',\n')}`] : []), main].join('\n');
   return { text, values: scope.values };
 }
@@ -141,7 +150,7 @@ function scannedPage(query: SearchQuery, keys: SortKey[], scope: Scope, ctes: st
   // its rows whole, where the join back to resources would repeat each page row's lookup.
   const direct = sortJoins.length === 0 && (query.filters.length === 0 || namesResources(query));
   let page = direct
-    ? `SELECT ${resourceColumns('r', query)}, ${outputs} FROM resources r WHERE ${[...resourceConditions(scope), ...filters, ...keyset].join(' AND ')} ORDER BY ${orderBy} LIMIT ${limit}`
+    ? `SELECT ${[...resourceColumns('r', query), outputs].join(', ')} FROM resources r WHERE ${[...resourceConditions(scope), ...filters, ...keyset].join(' AND ')} ORDER BY ${orderBy} LIMIT ${limit}`
     : search([], limit);
   if (walkable(query)) {
     // The walk's matches are the first matches in sort order; the rest come from one of the
@@ -182,6 +191,46 @@ function scannedPage(query: SearchQuery, keys: SortKey[], scope: Scope, ctes: st
     page = ['SELECT * FROM walk', ...[planned, ...driven].map((branch) => `(${branch})`)].join('\nUNION ALL\n');
   }
   return { page, direct };
+}
+
+/**
+ * How compileSearch finds the page. `complete`: in one statement that is right and fast for any
+ * number of matches (the walk, then a planned or driven search, chosen by the counts it makes).
+ * `driven first`: a short statement runSearch tries before it, for a walkable search with a filter
+ * that can drive (drivenFirstFilter): when that filter lists at most DRIVEN_FIRST_MATCHES index
+ * rows, their resources are the candidates of the driven search and nothing else runs; otherwise
+ * it answers one row of nulls. PostgreSQL initialises every branch of a statement on each
+ * execution, those it never runs included: the complete statement of `Patient?name&birthdate`
+ * took 0.32 ms a round trip at 100k, the short one 0.26 ms.
+ */
+export type PageForm = 'complete' | 'driven first';
+
+/** At most this many index rows of its first filter that can drive it: the candidates of the short statement. */
+const DRIVEN_FIRST_MATCHES = 100;
+const DRIVEN_FIRST_FITS = `(SELECT count(*) FROM first_ids) <= ${DRIVEN_FIRST_MATCHES}`;
+
+/**
+ * The filter a walkable search's short statement is driven by (PageForm), if any: its first one
+ * listed by one range (a code, a string prefix, a uri, a code and a value), not negated. A chain
+ * is not: its listing is empty when its targets are too many to list.
+ */
+export function drivenFirstFilter(query: SearchQuery): RangeFilter | undefined {
+  if (!walkable(query)) return undefined;
+  return query.filters.find((filter): filter is RangeFilter => listedByRange(filter) && !negated(filter));
+}
+
+/** The short statement's page: the driver's listed matches, each tested for the other filters, when they fit (PageForm). */
+function drivenFirstPage(query: SearchQuery, first: RangeFilter, keys: SortKey[], scope: Scope, ctes: string[]): string {
+  // One driver per statement: a fixed name.
+  ctes.push(`first_ids AS MATERIALIZED (${matchingIds(first, scope, rootSubject(scope))} LIMIT ${DRIVEN_FIRST_MATCHES + 1})`);
+  const keyset = query.after ? [keysetCondition(keys, cursorValues(query.sort, query.after), scope)] : [];
+  // Distinct: a resource may match the filter through several of its index rows.
+  const candidates = 'SELECT DISTINCT resource_id AS id FROM first_ids';
+  const others = query.filters.filter((filter) => filter !== first);
+  return [
+    `SELECT ${keys.map((key, i) => `${key.expr} AS o${i}`).join(', ')} FROM ${drivenMatches(candidates, others, scope)} WHERE ${[...keyset, DRIVEN_FIRST_FITS].join(' AND ')}`,
+    `ORDER BY ${keys.map(orderByTerm).join(', ')} LIMIT ${query.pageSize + 1}`,
+  ].join('\n');
 }
 
 /** The page's output column of the id tie-breaker. */

@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import type { SearchQuery } from './search-query.js';
 import { PARTITION_PLACEHOLDER, shapeOf, skeletonOf, valueResolver, type Shape } from './search-shape.js';
-import { compileCount, compileSearch, type SqlQuery } from './search-sql.js';
+import { compileCount, compileSearch, drivenFirstFilter, type SqlQuery } from './search-sql.js';
 
 /**
  * The statements a search runs, compiled once per query shape (src/store/search-shape.ts) and
@@ -17,9 +17,11 @@ export interface SearchStatement extends SqlQuery {
   name: string;
 }
 
-/** A search's statements: its page and, when a total is asked for, its count; the shape is printed once for both. */
+/** A search's statements: its page and, when a total is asked for, its count; the shape is printed once for all. */
 export interface SearchStatements {
   page(): SearchStatement;
+  /** The short statement to try before the page, when the search has one (PageForm in src/store/search-sql.ts). */
+  drivenFirst(): SearchStatement | undefined;
   /** The count of compileCount, up to `limit` matches (null: all). */
   count(limit: number | null): SearchStatement;
 }
@@ -28,6 +30,7 @@ export function searchStatements(query: SearchQuery, partitionId: number): Searc
   const shape = shapeOf(query, partitionId);
   return {
     page: () => statement('page', compileSearch, query, partitionId, shape),
+    drivenFirst: () => (drivenFirstFilter(query) ? statement('driven first', (skeleton, partition) => compileSearch(skeleton, partition, 'driven first'), query, partitionId, shape) : undefined),
     count: (limit) => statement(`count ${limit}`, (skeleton, partition) => compileCount(skeleton, partition, limit), query, partitionId, shape),
   };
 }

@@ -1,7 +1,7 @@
 import { isoInstant, type Tx } from './database.js';
 import type { CursorPosition, SearchQuery, SortSpec } from './search-query.js';
 import { compileMatches, sortKeyType, TOTAL_THRESHOLD } from './search-sql.js';
-import { searchStatements, type SearchStatements } from './search-statements.js';
+import { searchStatements, type SearchStatement, type SearchStatements } from './search-statements.js';
 
 /** One matching resource. Instants are ISO 8601 UTC with milliseconds, e.g. 2024-03-01T10:00:00.000Z. */
 export interface SearchRow {
@@ -43,8 +43,7 @@ type PageRecord = ResourceRecord & Record<`k${number}`, string | null> & { inclu
 
 export async function runSearch(tx: Tx, partitionId: number, query: SearchQuery): Promise<SearchResult> {
   const statements = searchStatements(query, partitionId);
-  const page = statements.page();
-  const records = await tx.query<PageRecord>(page.text, page.values, page.name);
+  const records = (await drivenFirst(tx, statements)) ?? (await readPage(tx, statements.page()));
   const matches = records.filter((record) => !record.included_type);
   const hasMore = matches.length > query.pageSize;
   const rows = matches.slice(0, query.pageSize);
@@ -61,6 +60,19 @@ export async function runSearch(tx: Tx, partitionId: number, query: SearchQuery)
   const total = await countMatches(tx, partitionId, query, statements);
   if (total !== undefined) result.total = total;
   return result;
+}
+
+/** The page read by the short statement, or undefined when the search has none or it did not fit (PageForm in src/store/search-sql.ts). */
+async function drivenFirst(tx: Tx, statements: SearchStatements): Promise<PageRecord[] | undefined> {
+  const statement = statements.drivenFirst();
+  if (!statement) return undefined;
+  const records = await readPage(tx, statement);
+  // Every row has an id but the one that says the driver matched too many.
+  return records.length === 1 && records[0].id === null ? undefined : records;
+}
+
+function readPage(tx: Tx, statement: SearchStatement): Promise<PageRecord[]> {
+  return tx.query<PageRecord>(statement.text, statement.values, statement.name);
 }
 
 /** The total the query's mode asks for (see TotalMode), or undefined. */

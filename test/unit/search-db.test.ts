@@ -7,6 +7,7 @@ import type { Tx } from '../../src/store/database.js';
 import { readReferenced, readReferencing } from '../../src/store/include.js';
 import type { StoredResource } from '../../src/store/resources.js';
 import type { SearchQuery } from '../../src/store/search-query.js';
+import { compileSearch, type PageForm } from '../../src/store/search-sql.js';
 import { runSearch, type SearchResult, type SearchRow } from '../../src/store/search.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -345,6 +346,45 @@ describe('search against PostgreSQL', () => {
     assert.deepEqual(await ids({ gender: 'female', 'gender:not': 'male', _count: '2', _lastUpdated: 'gt2024-01-01T00:00:15Z' }, 3), ['m16', 'm17']);
     const second = await search(3, { gender: 'male', _count: '2' });
     assert.deepEqual((await search(3, { gender: 'male', _count: '2' }, { cursor: second.cursor })).rows.map((row) => row.id), ['m30', 'm40']);
+  });
+
+  it('tries a short statement driven by a filter with few matches first, which finds the pages the complete one finds', async () => {
+    /** The ids one form of the page statement returns, the extra row included; null marks the short statement's "too many". */
+    const page = async (form: PageForm, partition: number, query: SearchQueryString, cursor?: string, include?: SearchQuery['include']) => {
+      const plan = planSearch(parseSearch('Patient', query));
+      plan.after = decodeCursor(cursor, plan);
+      if (include) plan.include = include;
+      const sql = compileSearch(plan, partition, form);
+      return (await testDb.db.read((tx) => tx.query<{ id: string | null }>(sql.text, sql.values))).map((row) => row.id);
+    };
+    const cases: Array<[number, SearchQueryString]> = [
+      [1, { name: 'smith' }],
+      [1, { name: 'smith', _count: '1' }],
+      [1, { name: 'smith', _count: '1', _sort: '-_lastUpdated' }],
+      [1, { name: 'smith', gender: 'male' }],
+      [1, { gender: 'female', birthdate: 'ge1985', _sort: '_id' }],
+      [1, { 'gender:not': 'male', name: 's', _count: '1' }],
+      [1, { name: 'nobody' }],
+      [2, { name: 'smith' }],
+    ];
+    for (const [partition, query] of cases) {
+      const complete = await page('complete', partition, query);
+      assert.deepEqual(await page('driven first', partition, query), complete, JSON.stringify(query));
+      const { cursor } = await search(partition, query);
+      if (cursor) assert.deepEqual(await page('driven first', partition, query, cursor), await page('complete', partition, query, cursor), `${JSON.stringify(query)}, second page`);
+    }
+    assert.deepEqual(await page('complete', 1, { name: 'smith', _count: '1' }), ['p2', 'p1']);
+    // Over 100 listed matches (about 1,000 males): one row of nulls, and the search runs the complete statement.
+    assert.deepEqual(await page('driven first', 3, { gender: 'male', _count: '3' }), [null]);
+    assert.deepEqual(await ids({ gender: 'male', _count: '3' }, 3), ['m10', 'm20', 'm30']);
+    // With _include the page's rows carry the include's columns, and so does the row of nulls.
+    const include = [{ params: ['general-practitioner'], targetType: null }];
+    assert.deepEqual(await page('driven first', 1, { name: 'smith' }, undefined, include), await page('complete', 1, { name: 'smith' }, undefined, include));
+    assert.deepEqual(await page('driven first', 3, { gender: 'male' }, undefined, include), [null]);
+    // No filter to drive it (a date range), or filters that name resources: there is no short statement.
+    for (const query of [{ birthdate: 'ge1985' }, { name: 'smith', _id: 'p1' }]) {
+      assert.throws(() => compileSearch(planSearch(parseSearch('Patient', query)), 1, 'driven first'), RangeError);
+    }
   });
 
   it('walks a _has whose inner filter matches fewer or more than the walk hashes', async () => {

@@ -4,7 +4,7 @@ import { parseSearch, type SearchQueryString } from '../../src/fhir/search/parse
 import { FHIR_DEFAULT_SORT, planSearch } from '../../src/fhir/search/plan.js';
 import type { CursorPosition, SearchQuery, SortSpec } from '../../src/store/search-query.js';
 import { PARTITION_PLACEHOLDER, shapeOf, skeletonOf, valueResolver } from '../../src/store/search-shape.js';
-import { compileCount, compileSearch } from '../../src/store/search-sql.js';
+import { compileCount, compileSearch, drivenFirstFilter } from '../../src/store/search-sql.js';
 import { searchStatements } from '../../src/store/search-statements.js';
 import { CASES } from '../conformance/search-cases.js';
 
@@ -48,9 +48,11 @@ function cursorFor(sort: SortSpec[], variant: number): CursorPosition {
 
 /** The shape compiles as such (its values as placeholders), rather than per query. */
 function assertCompilesAsShape(query: SearchQuery, label: string): void {
-  const skeleton = compileSearch(skeletonOf(shapeOf(query, PARTITION).key), PARTITION_PLACEHOLDER as unknown as number);
-  assert.ok(!skeleton.text.includes('Symbol('), label);
-  assert.doesNotThrow(() => valueResolver(skeleton.values), label);
+  for (const form of drivenFirstFilter(query) ? (['complete', 'driven first'] as const) : (['complete'] as const)) {
+    const skeleton = compileSearch(skeletonOf(shapeOf(query, PARTITION).key), PARTITION_PLACEHOLDER as unknown as number, form);
+    assert.ok(!skeleton.text.includes('Symbol('), `${label} (${form})`);
+    assert.doesNotThrow(() => valueResolver(skeleton.values), `${label} (${form})`);
+  }
 }
 
 function assertSame(query: SearchQuery, label: string): void {
@@ -59,6 +61,13 @@ function assertSame(query: SearchQuery, label: string): void {
   const direct = compileSearch(query, PARTITION);
   assert.equal(page.text, direct.text, label);
   assert.deepEqual(page.values, direct.values, label);
+  const short = statements.drivenFirst();
+  assert.equal(short === undefined, drivenFirstFilter(query) === undefined, label);
+  if (short) {
+    const expected = compileSearch(query, PARTITION, 'driven first');
+    assert.equal(short.text, expected.text, `${label} (driven first)`);
+    assert.deepEqual(short.values, expected.values, `${label} (driven first)`);
+  }
   for (const limit of [10_001, null]) {
     const count = statements.count(limit);
     const expected = compileCount(query, PARTITION, limit);
@@ -75,6 +84,8 @@ describe('search statements per shape', () => {
 
   it('are the statements each conformance query compiles to, on their first page and after a cursor', () => {
     assert.ok(queries.length >= 150, `${queries.length} conformance queries parsed`);
+    const short = queries.filter(({ query }) => drivenFirstFilter(query)).length;
+    assert.ok(short >= 40, `${short} conformance queries with a short statement`);
     for (const { label, query } of queries) {
       assertCompilesAsShape(query, label);
       assertSame(query, label);

@@ -13,6 +13,9 @@ import { searchAllPages } from '../helpers/fhir-search.js';
  * 'sparse' is coded in two systems (two index rows per resource) and one of its resources is
  * deleted, so that path must neither repeat nor resurrect a resource. With no more matching index
  * rows than the page holds (`_count` + 1) the walk reads nothing ('rare' by 2 and by 10, 'sparse' by 20).
+ * A code with at most 100 index rows ('rare', 'sparse', 'common') is first searched by the short
+ * statement driven by them alone, which answers these pages; test/unit/search-db.test.ts compares
+ * its pages with the complete statement's. 'other' and `status=final` match too many for it.
  *
  * Chains to one type whose filter is one range are listed the same way (the references to the
  * named patients): each Observation's subject is one of ten patients, the first five's before

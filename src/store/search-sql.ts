@@ -316,6 +316,7 @@ function rowKeys(keys: SortKey[], x: string): SortKey[] {
  * A resource that references two of the targets, or one target twice, comes once. A chain lists
  * its targets first, and with CHAIN_TARGET_LIMIT or more of them (`subject:Patient.gender=male`)
  * the page is scanned instead (scannedPage): its matches are dense, found among the first rows.
+ * Below that, a chain's targets are read only up to a bound (chain_bound, below).
  */
 function mergedPage(query: SearchQuery, driver: MergeDriver, keys: SortKey[], scope: Scope, ctes: string[]): string {
   if (driver.kind === 'composite') return quantityPage(query, driver, keys, scope, ctes);
@@ -325,30 +326,45 @@ function mergedPage(query: SearchQuery, driver: MergeDriver, keys: SortKey[], sc
   const keyset = query.after ? [keysetCondition(columns, cursorValues(query.sort, query.after), scope)] : [];
   const subject: Subject = { id: `${x}.resource_id`, type: scope.resourceType, probe: 'each' };
   const others = query.filters.filter((filter) => filter !== driver).map((filter) => filterCondition(filter, scope, subject));
-  const references = [
-    `SELECT DISTINCT ${x}.last_updated, ${x}.resource_id FROM search_reference ${x}`,
-    `WHERE ${[
-      `${x}.partition_id = ${scope.partition}`, `${x}.resource_type = ${scope.resourceType}`, `${x}.param = s.param`, `${x}.target_id = s.target_id`,
-      `(s.target_type IS NULL OR ${x}.target_type = s.target_type)`, ...keyset, ...others,
-    ].join(' AND ')}`,
-    `ORDER BY ${columns.map(orderByTerm).join(', ')} LIMIT ${limit}`,
-  ].join('\n');
+  /** A target's references (`s`) that pass the filters, in sort order, distinct. */
+  const references = (extra: string[], rows: string) =>
+    [
+      `SELECT DISTINCT ${x}.last_updated, ${x}.resource_id FROM search_reference ${x}`,
+      `WHERE ${[
+        `${x}.partition_id = ${scope.partition}`, `${x}.resource_type = ${scope.resourceType}`, `${x}.param = s.param`, `${x}.target_id = s.target_id`,
+        `(s.target_type IS NULL OR ${x}.target_type = s.target_type)`, ...keyset, ...others, ...extra,
+      ].join(' AND ')}`,
+      `ORDER BY ${columns.map(orderByTerm).join(', ')} ${rows}`,
+    ].join('\n');
   const outputs = keys.map((key, i) => `m.${key.by === 'id' ? 'resource_id' : 'last_updated'} AS o${i}`).join(', ');
   const order = outputOrder(keys);
-  const merged = (targets: string) =>
-    `SELECT DISTINCT ${outputs} FROM (${targets}) AS s CROSS JOIN LATERAL (\n${references}) AS m\nORDER BY ${order} LIMIT ${limit}`;
+  const merged = (targets: string, extra: string[] = []) =>
+    `SELECT DISTINCT ${outputs} FROM (${targets}) AS s CROSS JOIN LATERAL (\n${references(extra, `LIMIT ${limit}`)}) AS m\nORDER BY ${order} LIMIT ${limit}`;
   if (driver.kind !== 'chain') return merged(namedTargets(driver, scope));
 
   const [{ targetType, filter: target }] = driver.targets;
   const type = scope.bind(targetType, 'text');
-  // One driver per statement, so one such list: a fixed name.
+  // One driver per statement, so one such list: fixed names.
   const listed = 'chain_targets';
   ctes.push(`${listed} AS MATERIALIZED (${matchingIds(target, scope, { id: '', type })} LIMIT ${CHAIN_TARGET_LIMIT})`);
   const few = `(SELECT count(*) FROM ${listed}) < ${CHAIN_TARGET_LIMIT}`;
   const scanned = scannedPage(query, keys, scope, ctes);
   if (scanned.direct) throw new RangeError('a chain drives a merge only when no filter names resources');
   const targets = `SELECT DISTINCT ${scope.bind(driver.param, 'text')} AS param, ${type} AS target_type, resource_id AS target_id FROM ${listed}`;
-  return `SELECT * FROM (${merged(targets)}) AS merged WHERE ${few}\nUNION ALL\nSELECT * FROM (${scanned.page}) AS scanned WHERE NOT ${few}`;
+  // A chain's targets are many when the data holds many alike (a name on 22 patients at 1M, five at
+  // 100k), and a page per target read them all. Each target's first reference comes first; the
+  // target whose first comes first gives its page's last reference, T; every page row is at or
+  // before T, so a target whose first comes after T is not read, and the others only up to T.
+  const ascending = keys[0].direction === 'asc';
+  const upToBound = (column: string) =>
+    `${column} ${ascending ? '<=' : '>='} COALESCE((SELECT last_updated FROM chain_bound), '${ascending ? 'infinity' : '-infinity'}'::timestamptz)`;
+  ctes.push(
+    `chain_firsts AS MATERIALIZED (SELECT s.param, s.target_type, s.target_id, f.last_updated FROM (${targets}) AS s CROSS JOIN LATERAL (\n${references([], 'LIMIT 1')}) AS f)`,
+    // T is the last of that target's page, when it fills one; else (null) there is no bound.
+    `chain_bound AS MATERIALIZED (SELECT CASE WHEN count(*) > ${query.pageSize} THEN ${ascending ? 'max' : 'min'}(b.last_updated) END AS last_updated FROM (SELECT * FROM chain_firsts ORDER BY last_updated ${ascending ? 'ASC' : 'DESC'} LIMIT 1) AS s CROSS JOIN LATERAL (\n${references([], `LIMIT ${limit}`)}) AS b)`,
+  );
+  const bounded = merged(`SELECT param, target_type, target_id FROM chain_firsts WHERE ${upToBound('last_updated')}`, [upToBound(`${x}.last_updated`)]);
+  return `SELECT * FROM (${bounded}) AS merged WHERE ${few}\nUNION ALL\nSELECT * FROM (${scanned.page}) AS scanned WHERE NOT ${few}`;
 }
 
 /**

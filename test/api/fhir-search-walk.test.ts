@@ -215,6 +215,12 @@ describe('pages merged from ordered references', () => {
     ['Patient/q0/Observation?status=amended', inOrder((k) => UPDATED.includes(k) && refers(k, 'q0'))],
     ['Observation?subject:Patient.name=merge&_count=3', inOrder((k) => ['q0', 'q1'].includes(subjectQ(k)))],
     ['Observation?subject:Patient.name=other&_count=2&_sort=-_lastUpdated', inOrder((k) => subjectQ(k) === 'q2', true)],
+    // A chain's targets are read up to the last row of the page of the target whose first comes
+    // first (chain_bound), with another filter, in both directions; with a page larger than any
+    // target's references there is no bound.
+    ['Observation?subject:Patient.name=merge&code=odd&_count=2&_sort=-_lastUpdated', inOrder((k) => ['q0', 'q1'].includes(subjectQ(k)) && coded(k) === 'odd', true)],
+    ['Observation?subject:Patient.name=merge&code=even&_count=4', inOrder((k) => ['q0', 'q1'].includes(subjectQ(k)) && coded(k) === 'even')],
+    ['Observation?subject:Patient.name=merge&_count=30', inOrder((k) => ['q0', 'q1'].includes(subjectQ(k)))],
     ['Observation?subject=nobody&_count=5', inOrder((k) => subjectQ(k) === 'nobody')],
     ['Observation?subject=q9', []],
     // Sorted on a parameter, the same references drive the search (namedMatches): each resource

@@ -333,7 +333,13 @@ describe('compileSearch', () => {
     assertSafe(chained);
     assert.match(chained.text, /^WITH chain_targets AS MATERIALIZED \(SELECT (i\d+)\.resource_id FROM search_string \1 WHERE [^\n]* LIMIT 100\),\nh0_ids /);
     const [mergedChain, scannedChain] = chained.text.split('\nUNION ALL\nSELECT * FROM (');
-    assert.match(mergedChain, /FROM \(SELECT DISTINCT \$\d+::text AS param, \$\d+::text AS target_type, resource_id AS target_id FROM chain_targets\) AS s CROSS JOIN LATERAL \(\n/);
+    // Each target's first reference, and the last of the page of the target whose first comes
+    // first (when it fills one): only targets whose first comes by then are read, up to it.
+    assert.match(chained.text, /\nchain_firsts AS MATERIALIZED \(SELECT s\.param, s\.target_type, s\.target_id, f\.last_updated FROM \(SELECT DISTINCT \$\d+::text AS param, \$\d+::text AS target_type, resource_id AS target_id FROM chain_targets\) AS s CROSS JOIN LATERAL \(\n[^\n]*\n[^\n]*\nORDER BY (i\d+)\.last_updated ASC, \1\.resource_id ASC LIMIT 1\) AS f\),\n/);
+    assert.match(chained.text, /\nchain_bound AS MATERIALIZED \(SELECT CASE WHEN count\(\*\) > 20 THEN max\(b\.last_updated\) END AS last_updated FROM \(SELECT \* FROM chain_firsts ORDER BY last_updated ASC LIMIT 1\) AS s CROSS JOIN LATERAL \(\n[^\n]*\n[^\n]*\nORDER BY [^\n]* LIMIT 21\) AS b\)\n/);
+    const bound = String.raw`<= COALESCE\(\(SELECT last_updated FROM chain_bound\), 'infinity'::timestamptz\)`;
+    assert.match(mergedChain, new RegExp(String.raw`FROM \(SELECT param, target_type, target_id FROM chain_firsts WHERE last_updated ${bound}\) AS s CROSS JOIN LATERAL \(\n`));
+    assert.match(mergedChain, new RegExp(String.raw`AND i\d+\.last_updated ${bound}\nORDER BY `));
     assert.match(mergedChain, /\) AS merged WHERE \(SELECT count\(\*\) FROM chain_targets\) < 100$/);
     assert.match(scannedChain, /^SELECT \* FROM walk\n/);
     assert.match(scannedChain, /\) AS scanned WHERE NOT \(SELECT count\(\*\) FROM chain_targets\) < 100\n\) AS page\n/);

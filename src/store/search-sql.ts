@@ -420,6 +420,12 @@ function namedTargets(filter: ReferenceFilter | CompartmentFilter, scope: Scope)
   const targets = filter.kind === 'reference'
     ? filter.anyOf.flatMap((match) => (match.match === 'target' ? [{ param: filter.param, type: match.targetType ?? null, id: match.targetId }] : []))
     : filter.params.flatMap((param) => (filter.targetIds ?? []).map((id) => ({ param, type: filter.targetType, id })));
+  // One target (`patient=X`, the usual case) as one row of values: PostgreSQL then reads its
+  // references with one index scan, where unnest() adds a function scan and three arrays to parse.
+  if (targets.length === 1) {
+    const [{ param, type, id }] = targets;
+    return `SELECT ${scope.bind(param, 'text')} AS param, ${scope.bind(type, 'text')} AS target_type, ${scope.bind(id, 'text')} AS target_id`;
+  }
   const column = (pick: (target: (typeof targets)[number]) => string | null) => scope.bind(targets.map(pick), 'text[]');
   return `SELECT * FROM unnest(${column((t) => t.param)}, ${column((t) => t.type)}, ${column((t) => t.id)}) AS s(param, target_type, target_id)`;
 }

@@ -311,6 +311,11 @@ describe('compileSearch', () => {
     assert.ok(match, merged.text);
     assert.deepEqual([match[1], match[2], match[3]].map((n) => merged.values[Number(n) - 1]), [['patient', 'patient'], ['Patient', null], ['p1', 'p2']]);
     assert.doesNotMatch(merged.text, /walk|resources_by|OFFSET 0\) AS r/);
+    // One target: one row of values, no arrays.
+    const one = compileSearch(query([{ ...patients, anyOf: [patients.anyOf[0]] } as SearchFilter], byUpdated), PARTITION);
+    assertSafe(one);
+    assert.match(one.text, /FROM \(SELECT \$(\d+)::text AS param, \$(\d+)::text AS target_type, \$(\d+)::text AS target_id\) AS s CROSS JOIN LATERAL \(\n/);
+    assert.doesNotMatch(one.text, /unnest/);
 
     // Resuming, descending: each stream starts after the cursor, read backwards.
     const after = { values: ['2024-01-01T00:00:00.000000Z'], id: 'o9' };
@@ -369,7 +374,8 @@ describe('compileSearch', () => {
     assertSafe(driven);
     // The referencing resources, distinct; each probed for the code (fenced) before its one lookup
     // in resources; then its sort row, and the page.
-    const candidates = String.raw`SELECT DISTINCT (i\d+)\.resource_id AS id FROM \(SELECT \* FROM unnest\([^\n]*\) AS s\(param, target_type, target_id\)\) AS s JOIN search_reference \1 ON \1\.partition_id = \$1::integer AND \1\.resource_type = \$2::text AND \1\.param = s\.param AND \1\.target_id = s\.target_id AND \(s\.target_type IS NULL OR \1\.target_type = s\.target_type\)`;
+    // One target is one row of values (several: unnest, as in the merge above).
+    const candidates = String.raw`SELECT DISTINCT (i\d+)\.resource_id AS id FROM \(SELECT \$\d+::text AS param, \$\d+::text AS target_type, \$\d+::text AS target_id\) AS s JOIN search_reference \1 ON \1\.partition_id = \$1::integer AND \1\.resource_type = \$2::text AND \1\.param = s\.param AND \1\.target_id = s\.target_id AND \(s\.target_type IS NULL OR \1\.target_type = s\.target_type\)`;
     const probe = String.raw`EXISTS \(SELECT 1 FROM search_token i\d+ WHERE [^\n]*\.resource_id = m\.id AND [^\n]* OFFSET 0\)`;
     assert.match(driven.text, new RegExp(String.raw`FROM \(SELECT m\.id FROM \(${candidates}\) AS m WHERE ${probe} OFFSET 0\) AS m\nCROSS JOIN LATERAL \(SELECT r\.id, r\.last_updated, r\.created_at FROM resources r WHERE [^\n]* AND NOT r\.deleted AND r\.id = m\.id OFFSET 0\) AS r\nLEFT JOIN search_sort s1 `));
     assert.doesNotMatch(driven.text, /walk|EXISTS \(SELECT 1 FROM search_reference/);

@@ -117,7 +117,7 @@ export function compileSearch(query: SearchQuery, partitionId: number, form: Pag
  * also return the resource columns.
  */
 function scannedPage(query: SearchQuery, keys: SortKey[], scope: Scope, ctes: string[]): { page: string; direct: boolean } {
-  const keyset = query.after ? [keysetCondition(keys, cursorValues(query.sort, query.after), scope)] : [];
+  const keyset = resumeAfter(query, keys, scope);
   // Page size and walk budget are validated integers written into the text, not bound: a statement
   // planned once for all values (a generic plan, src/store/search.ts) must still know its LIMIT.
   const limit = String(query.pageSize + 1);
@@ -223,7 +223,7 @@ export function drivenFirstFilter(query: SearchQuery): RangeFilter | undefined {
 function drivenFirstPage(query: SearchQuery, first: RangeFilter, keys: SortKey[], scope: Scope, ctes: string[]): string {
   // One driver per statement: a fixed name.
   ctes.push(`first_ids AS MATERIALIZED (${matchingIds(first, scope, rootSubject(scope))} LIMIT ${DRIVEN_FIRST_MATCHES + 1})`);
-  const keyset = query.after ? [keysetCondition(keys, cursorValues(query.sort, query.after), scope)] : [];
+  const keyset = resumeAfter(query, keys, scope);
   // Distinct: a resource may match the filter through several of its index rows.
   const candidates = 'SELECT DISTINCT resource_id AS id FROM first_ids';
   const others = query.filters.filter((filter) => filter !== first);
@@ -323,7 +323,7 @@ function mergedPage(query: SearchQuery, driver: MergeDriver, keys: SortKey[], sc
   const limit = String(query.pageSize + 1);
   const x = scope.alias('i');
   const columns = rowKeys(keys, x);
-  const keyset = query.after ? [keysetCondition(columns, cursorValues(query.sort, query.after), scope)] : [];
+  const keyset = resumeAfter(query, columns, scope);
   const subject: Subject = { id: `${x}.resource_id`, type: scope.resourceType, probe: 'each' };
   const others = query.filters.filter((filter) => filter !== driver).map((filter) => filterCondition(filter, scope, subject));
   /** A target's references (`s`) that pass the filters, in sort order, distinct. */
@@ -391,7 +391,7 @@ function quantityPage(query: SearchQuery, filter: CompositeFilter, keys: SortKey
   const columns = rowKeys(keys, x);
   const codeEntries = [
     `${x}.partition_id = ${scope.partition}`, `${x}.resource_type = ${scope.resourceType}`, `${x}.param = ${scope.bind(led.quantity.param, 'text')}`,
-    leadConditions(led, x, scope), ...(query.after ? [keysetCondition(columns, cursorValues(query.sort, query.after), scope)] : []),
+    leadConditions(led, x, scope), ...resumeAfter(query, columns, scope),
   ].join(' AND ');
   const order = columns.map(orderByTerm).join(', ');
   const budget = ORDERED_QUANTITY_ENTRIES_PER_ROW * (query.pageSize + 1);
@@ -1183,6 +1183,11 @@ function cursorValues(sort: SortSpec[], after: CursorPosition): Array<string | n
 }
 
 /** Rows strictly after the cursor in the ORDER BY order. */
+/** The condition that resumes a page after the query's cursor (none on a first page), on `keys`. */
+function resumeAfter(query: SearchQuery, keys: SortKey[], scope: Scope): string[] {
+  return query.after ? [keysetCondition(keys, cursorValues(query.sort, query.after), scope)] : [];
+}
+
 function keysetCondition(keys: SortKey[], values: Array<string | null>, scope: Scope): string {
   const sameDirection = keys.every((key) => key.direction === keys[0].direction);
   if (sameDirection && keys.every((key) => !key.nullable)) {

@@ -53,13 +53,16 @@ export async function onEachTarget<T>(bench: (name: string, serverUrl: string) =
   return reports;
 }
 
+let throwaways = 0;
+
 /**
  * A fresh migrated database on `serverUrl` for the length of `fn`, dropped afterwards; or, with
  * `keep`, the database of that name, created if missing and kept, so that a large dataset can be
  * loaded once and benchmarked many times.
  */
 export async function withBenchDatabase<T>(serverUrl: string, fn: (db: Database, connectionString: string) => Promise<T>, keep?: string): Promise<T> {
-  const database = keep ?? `clinik_bench_${process.pid}`;
+  // Numbered, so that one run can hold two (the search benchmark's scaling mode compares two sizes).
+  const database = keep ?? `clinik_bench_${process.pid}_${throwaways++}`;
   if (!/^[a-z_][a-z0-9_]*$/.test(database)) throw new Error(`database name ${database} must be lower-case letters, digits and _`);
   const adminUrl = withDatabase(serverUrl, 'postgres');
   if (!keep) await runOnServer(adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);

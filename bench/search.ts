@@ -4,6 +4,11 @@
  * `--keep NAME` loads into database NAME and keeps it; a later run with the same NAME and size reuses
  * the data (new keys for the same tenants) and skips the load.
  *
+ * `--scaling SMALL,LARGE` measures instead how each query's single-client latency grows with the
+ * data: both datasets on the same server at once (kept as NAME_SMALL and NAME_LARGE with `--keep
+ * NAME`), each round measuring every query on both, so that the machine's drift, which swings a
+ * p95 2–3× between runs made minutes apart, falls on both sides of the ratio alike.
+ *
  * The search benchmark of issue 4. Per target database:
  *   1. load the 80 Synthea bundles of ../shared/fixtures/synthea-r4 again and again as transaction
  *      Bundles through POST /v1/fhir (fresh ids each time), round-robin across several tenants,
@@ -21,13 +26,13 @@ import { TenantService } from '../src/auth/tenants.js';
 import type { Database } from '../src/store/database.js';
 import { fmt, load, machineLine, median, onEachTarget, startBenchApp, withBenchDatabase, type BenchApp } from './harness.js';
 import type { LoadResult } from './load.js';
-import { QUERIES, type Sample } from './search-queries.js';
+import { QUERIES, type MixQuery, type Sample } from './search-queries.js';
 
 export const SEARCH_SECTION = '## Search benchmark (issue 4)';
 const FIXTURES = new URL('../../shared/fixtures/synthea-r4/', import.meta.url);
 const CLIENTS = 8;
 
-interface Options { size: number; tenants: number; seconds: number; rounds: number; loaders: number; embedded: boolean; keep?: string }
+interface Options { size: number; tenants: number; seconds: number; rounds: number; loaders: number; embedded: boolean; keep?: string; scaling?: [number, number] }
 
 function options(argv: string[]): Options {
   const number = (flag: string, fallback: number) => {
@@ -40,7 +45,16 @@ function options(argv: string[]): Options {
     size: number('--size', 100_000), tenants: number('--tenants', 4), seconds: number('--seconds', 3), rounds: number('--rounds', 3),
     loaders: number('--loaders', 2), embedded: !argv.includes('--server-only'),
     ...(argv.includes('--keep') ? { keep: argv[argv.indexOf('--keep') + 1] } : {}),
+    ...(argv.includes('--scaling') ? { scaling: sizePair(argv[argv.indexOf('--scaling') + 1]) } : {}),
   };
+}
+
+function sizePair(text: string | undefined): [number, number] {
+  const sizes = (text ?? '').split(',').map(Number);
+  if (sizes.length !== 2 || !sizes.every((size) => Number.isInteger(size) && size > 0) || sizes[0] >= sizes[1]) {
+    throw new Error('--scaling takes two sizes, smaller first: --scaling 100000,1000000');
+  }
+  return [sizes[0], sizes[1]];
 }
 
 interface LoadReport { resources: number; bundles: number; seconds: number }
@@ -133,8 +147,10 @@ async function explain(pool: pg.Pool, statements: Array<{ text: string; values: 
 const tenants = (db: Database, keyCache: BenchApp['keyCache']) => new TenantService(db, keyCache);
 
 interface Dataset { tenantIds: string[]; keys: string[]; loaded: LoadReport }
+/** A dataset to load: `size` resources in `tenants` tenants, kept in database `keep` when named. */
+type DatasetSpec = Pick<Options, 'size' | 'tenants' | 'loaders' | 'keep'>;
 
-async function loadFresh(db: Database, port: number, service: TenantService, opts: Options, name: string): Promise<Dataset> {
+async function loadFresh(db: Database, port: number, service: TenantService, opts: DatasetSpec, name: string): Promise<Dataset> {
   const created = [];
   for (let i = 0; i < opts.tenants; i++) created.push(await service.createTenant({ name: `bench${i}`, plan: 'enterprise', rateLimitPerMinute: null }));
   const keys = created.map((tenant) => tenant.keys.test);
@@ -150,7 +166,7 @@ async function loadFresh(db: Database, port: number, service: TenantService, opt
 }
 
 /** A kept database already loaded at this size: its tenants, with fresh keys (stored keys are hashed), and the original load figures. */
-async function kept(db: Database, service: TenantService, opts: Options): Promise<Dataset | undefined> {
+async function kept(db: Database, service: TenantService, opts: DatasetSpec): Promise<Dataset | undefined> {
   if (!opts.keep) return undefined;
   const { rows } = await db.pool.query<{ resources: number; bundles: number; seconds: number }>(
     "SELECT resources, bundles, seconds FROM bench_dataset WHERE size = $1 AND tenants = $2", [opts.size, opts.tenants],
@@ -163,69 +179,99 @@ async function kept(db: Database, service: TenantService, opts: Options): Promis
   return { tenantIds: orgs.map((org) => org.id), keys, loaded: rows[0] };
 }
 
-const benchTarget = (opts: Options) => (name: string, serverUrl: string): Promise<TargetReport> => withBenchDatabase(serverUrl, async (db, connectionString) => {
+/** One loaded dataset served by the app and by a bare-SQL route, with each query's paths for its drawn samples. */
+interface Served {
+  name: string;
+  app: BenchApp;
+  basePort: number;
+  baselinePool: pg.Pool;
+  headers: Record<string, string>;
+  loaded: LoadReport;
+  queries: Array<{ query: MixQuery; apiPaths: string[]; sqlPaths: string[] }>;
+  recorder: ReturnType<typeof recordStatements>;
+  version: string;
+  close(): Promise<void>;
+}
+
+async function serve(db: Database, connectionString: string, dataset: DatasetSpec, name: string): Promise<Served> {
   const recorder = recordStatements(db);
   const baselinePool = new pg.Pool({ connectionString, max: 10 });
   // As in Database: an idle client whose server stops (the embedded one, after this target) must
   // not crash the run; a 1M run once died that way before writing its results.
   baselinePool.on('error', () => undefined);
-  const bench = await startBenchApp(db, connectionString);
+  const app = await startBenchApp(db, connectionString);
   const baseline = Fastify({ logger: false });
+  const close = async () => {
+    await baseline.close();
+    await app.close().finally(() => baselinePool.end());
+  };
   try {
-    const { tenantIds, keys, loaded } = await kept(db, tenants(db, bench.keyCache), opts) ?? await loadFresh(db, bench.port, tenants(db, bench.keyCache), opts, name);
+    const service = tenants(db, app.keyCache);
+    const { tenantIds, keys, loaded } = await kept(db, service, dataset) ?? await loadFresh(db, app.port, service, dataset, name);
 
     // Queries run as the first tenant, in its test partition.
     const { rows: [{ id: partitionId }] } = await db.pool.query("SELECT id FROM partitions WHERE organisation_id = $1 AND environment = 'test'", [tenantIds[0]]);
     const samples = new Map<string, Sample[]>();
     for (const query of QUERIES) samples.set(query.name, (await db.pool.query<Sample>(query.samples, query.samples.includes('$1') ? [partitionId] : [])).rows);
 
-    const byName = new Map(QUERIES.map((query, index) => [`q${index}`, query]));
     baseline.get('/sql/:query/:sample', async (request, reply) => {
-      const { query: key, sample } = request.params as { query: string; sample: string };
-      const query = byName.get(key)!;
+      const { query: index, sample } = request.params as { query: string; sample: string };
+      const query = QUERIES[Number(index)];
       // Prepared, as the engine's statements are: the baseline pays no planning per request either.
       const values = [partitionId, ...query.values(samples.get(query.name)![Number(sample)])];
-      const { rows } = await baselinePool.query<{ content: string }>({ name: `baseline_${key}`, text: query.sql, values });
+      const { rows } = await baselinePool.query<{ content: string }>({ name: `baseline_q${index}`, text: query.sql, values });
       return reply.type('application/json').send(`[${rows.map((row) => row.content).join(',')}]`);
     });
     await baseline.listen({ port: 0, host: '127.0.0.1' });
-    const basePort = (baseline.server.address() as { port: number }).port;
-    const headers = { 'x-api-key': keys[0] };
+    const version = (await db.pool.query('SHOW server_version')).rows[0].server_version as string;
+    return {
+      name, app, basePort: (baseline.server.address() as { port: number }).port, baselinePool, headers: { 'x-api-key': keys[0] }, loaded, recorder, version, close,
+      queries: QUERIES.map((query, index) => {
+        const drawn = samples.get(query.name)!;
+        return { query, apiPaths: drawn.map(query.api), sqlPaths: drawn.map((_, i) => `/sql/${index}/${i}`) };
+      }),
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
 
+const spec = (port: number, paths: string[], connections: number, headers: Record<string, string>, seconds: number) =>
+  ({ port, method: 'GET', paths, headers, connections, seconds });
+
+const benchTarget = (opts: Options) => (name: string, serverUrl: string): Promise<TargetReport> => withBenchDatabase(serverUrl, async (db, connectionString) => {
+  const served = await serve(db, connectionString, opts, name);
+  try {
     const reports: QueryReport[] = [];
-    for (const [key, query] of byName) {
-      const drawn = samples.get(query.name)!;
-      const apiPaths = drawn.map(query.api);
-      const sqlPaths = drawn.map((_, i) => `/sql/${key}/${i}`);
-      const probe = await bench.app.inject({ method: 'GET', url: apiPaths[0], headers });
+    for (const { query, apiPaths, sqlPaths } of served.queries) {
+      const probe = await served.app.app.inject({ method: 'GET', url: apiPaths[0], headers: served.headers });
       if (probe.statusCode !== 200) {
         reports.push({ name: query.name, unsupported: `${probe.statusCode}`, api: [], sql: [] });
         continue;
       }
-      const statements = await recorder.during(() => bench.app.inject({ method: 'GET', url: apiPaths[0], headers }));
-      const plan = await explain(baselinePool, statements, query.name);
-      const spec = (port: number, paths: string[], connections: number, requestHeaders: Record<string, string>) =>
-        ({ port, method: 'GET', paths, headers: requestHeaders, connections, seconds: opts.seconds });
+      const statements = await served.recorder.during(() => served.app.app.inject({ method: 'GET', url: apiPaths[0], headers: served.headers }));
+      const plan = await explain(served.baselinePool, statements, query.name);
+      const apiSpec = (connections: number) => spec(served.app.port, apiPaths, connections, served.headers, opts.seconds);
+      const sqlSpec = (connections: number) => spec(served.basePort, sqlPaths, connections, {}, opts.seconds);
       // Warm-up at full width: every pooled connection prepares (and plans) the statement once.
-      await load(spec(bench.port, apiPaths, CLIENTS, headers));
-      const single = await load(spec(bench.port, apiPaths, 1, headers));
+      await load(apiSpec(CLIENTS));
+      const single = await load(apiSpec(1));
       // The bare-SQL route's own latency, so that how a query's cost grows with the data (an
       // answer ten times larger at 1M, say) can be told apart from how the engine's grows.
-      const sqlSingle = await load(spec(basePort, sqlPaths, 1, {}));
+      const sqlSingle = await load(sqlSpec(1));
       const api: LoadResult[] = [];
       const sql: LoadResult[] = [];
       for (let round = 0; round < opts.rounds; round++) {
-        api.push(await load(spec(bench.port, apiPaths, CLIENTS, headers)));
-        sql.push(await load(spec(basePort, sqlPaths, CLIENTS, {})));
+        api.push(await load(apiSpec(CLIENTS)));
+        sql.push(await load(sqlSpec(CLIENTS)));
       }
       reports.push({ name: query.name, single, sqlSingle, api, sql, plan });
       process.stderr.write(`${name}: ${query.name}: p95 ${single.p95.toFixed(1)} ms, ${fmt(median(api.map((r) => r.perSecond)))} req/s vs ${fmt(median(sql.map((r) => r.perSecond)))}\n`);
     }
-    const version = (await db.pool.query('SHOW server_version')).rows[0].server_version as string;
-    return { name, version, load: loaded, queries: reports };
+    return { name, version: served.version, load: served.loaded, queries: reports };
   } finally {
-    await baseline.close();
-    await bench.close().finally(() => baselinePool.end());
+    await served.close();
   }
 }, opts.keep);
 
@@ -258,22 +304,93 @@ function table(report: TargetReport): string {
   return lines.join('\n');
 }
 
-export async function searchBenchmark(argv: string[]): Promise<void> {
-  const opts = options(argv);
-  const reports = await onEachTarget(benchTarget(opts), { embedded: opts.embedded });
-  const marker = (end: boolean) => `<!-- search ${end ? 'end' : 'start'} size=${opts.size} -->`;
-  const block = [
-    marker(false),
-    `### ${fmt(opts.size)} resources`,
+interface ScalingRow { name: string; entries: [number, number]; api: [LoadResult[], LoadResult[]]; sql: [LoadResult[], LoadResult[]] }
+interface ScalingReport { name: string; version: string; loads: [LoadReport, LoadReport]; rows: ScalingRow[] }
+
+/** Mean entries (matches and includes) per answer over a query's samples: what a larger dataset makes each answer carry. */
+async function meanEntries(served: Served, apiPaths: string[]): Promise<number> {
+  let entries = 0;
+  for (const url of apiPaths) {
+    const response = await served.app.app.inject({ method: 'GET', url, headers: served.headers });
+    if (response.statusCode !== 200) throw new Error(`${url} answered ${response.statusCode}`);
+    entries += ((response.json() as { entry?: unknown[] }).entry ?? []).length;
+  }
+  return entries / apiPaths.length;
+}
+
+/** Each query on both datasets, round after round, the side measured first alternating. */
+async function compare(opts: Options, pair: [Served, Served], name: string): Promise<ScalingRow[]> {
+  const rows: ScalingRow[] = [];
+  for (const [index, query] of QUERIES.entries()) {
+    const sides = pair.map((served) => ({ served, ...served.queries[index] }));
+    const entries = await Promise.all(sides.map(({ served, apiPaths }) => meanEntries(served, apiPaths)));
+    for (const { served, apiPaths } of sides) await load(spec(served.app.port, apiPaths, CLIENTS, served.headers, opts.seconds));
+    const api: [LoadResult[], LoadResult[]] = [[], []];
+    const sql: [LoadResult[], LoadResult[]] = [[], []];
+    for (let round = 0; round < opts.rounds; round++) {
+      for (const side of round % 2 ? [1, 0] : [0, 1]) {
+        const { served, apiPaths, sqlPaths } = sides[side];
+        api[side].push(await load(spec(served.app.port, apiPaths, 1, served.headers, opts.seconds)));
+        sql[side].push(await load(spec(served.basePort, sqlPaths, 1, {}, opts.seconds)));
+      }
+    }
+    rows.push({ name: query.name, entries: [entries[0], entries[1]], api, sql });
+    const p95 = (results: LoadResult[]) => median(results.map((result) => result.p95)).toFixed(1);
+    process.stderr.write(`${name}: ${query.name}: p95 ${p95(api[0])} → ${p95(api[1])} ms (bare SQL ${p95(sql[0])} → ${p95(sql[1])})\n`);
+  }
+  return rows;
+}
+
+const scalingTarget = (opts: Options, sizes: [number, number]) => (name: string, serverUrl: string): Promise<ScalingReport> => {
+  const dataset = (size: number): DatasetSpec => ({ ...opts, size, keep: opts.keep && `${opts.keep}_${size}` });
+  const [small, large] = sizes.map(dataset);
+  return withBenchDatabase(serverUrl, (smallDb, smallUrl) => withBenchDatabase(serverUrl, async (largeDb, largeUrl) => {
+    const first = await serve(smallDb, smallUrl, small, `${name} ${fmt(small.size)}`);
+    try {
+      const second = await serve(largeDb, largeUrl, large, `${name} ${fmt(large.size)}`);
+      try {
+        return { name, version: first.version, loads: [first.loaded, second.loaded], rows: await compare(opts, [first, second], name) };
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await first.close();
+    }
+  }, large.keep), small.keep);
+};
+
+function scalingTable(report: ScalingReport, sizes: [number, number]): string {
+  const [small, large] = sizes.map(fmt);
+  const p95 = (results: LoadResult[]) => median(results.map((result) => result.p95));
+  const p50 = (results: LoadResult[]) => median(results.map((result) => result.p50));
+  // Paired by round: each round's two sides ran seconds apart.
+  const growth = (pair: [LoadResult[], LoadResult[]]) => pair[1].map((result, round) => result.p95 / pair[0][round].p95);
+  const lines = [
+    `#### ${report.name} (PostgreSQL ${report.version})`,
     '',
-    `- Date: ${new Date().toISOString()}`,
-    `- Machine: ${machineLine()}`,
-    `- Data: the 80 Synthea bundles loaded repeatedly with fresh ids into ${opts.tenants} tenants; queries run as the first tenant (about 1/${opts.tenants} of the data), runtime values drawn at random from its data (${QUERIES.length} queries, up to 200 samples each)`,
-    `- After a warm-up with ${CLIENTS} clients (every pooled connection prepares the statement): single-client latency over ${opts.seconds} s; throughput with ${CLIENTS} keep-alive clients, ${opts.rounds} rounds of ${opts.seconds} s alternating with the bare-SQL route; \`VACUUM ANALYZE\` after loading`,
+    `Loads: ${report.loads.map((loaded) => `${fmt(loaded.resources)} resources in ${loaded.seconds.toFixed(0)} s`).join(', ')}.`,
     '',
-    ...reports.flatMap((report) => [table(report), '']),
-    marker(true),
-  ].join('\n');
+    `| query | entries per answer, ${small} → ${large} | p50 ms, ${small} → ${large} | p95 ms, ${small} → ${large} | **p95 ${large} / ${small}** (median of rounds) | range over rounds | bare-SQL p95 ms, ${small} → ${large} | bare-SQL p95 ${large} / ${small} |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const row of report.rows) {
+    const api = growth(row.api);
+    const sql = growth(row.sql);
+    const errors = [...row.api[0], ...row.api[1]].reduce((sum, result) => sum + result.errors, 0);
+    lines.push(
+      `| ${row.name}${errors ? ` (${errors} errors)` : ''} | ${row.entries[0].toFixed(1)} → ${row.entries[1].toFixed(1)} | ` +
+        `${p50(row.api[0]).toFixed(1)} → ${p50(row.api[1]).toFixed(1)} | ${p95(row.api[0]).toFixed(1)} → ${p95(row.api[1]).toFixed(1)} | ` +
+        `**${median(api).toFixed(2)}×** | ${Math.min(...api).toFixed(2)}–${Math.max(...api).toFixed(2)}× | ` +
+        `${p95(row.sql[0]).toFixed(1)} → ${p95(row.sql[1]).toFixed(1)} | ${median(sql).toFixed(2)}× |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Replaces the block between `name`'s markers in the search section of docs/benchmarks.md (appending it the first time). */
+async function writeBlock(name: string, lines: string[]): Promise<void> {
+  const marker = (end: boolean) => `<!-- search ${end ? 'end' : 'start'} ${name} -->`;
+  const block = [marker(false), ...lines, marker(true)].join('\n');
   console.log(block);
   const file = new URL('../docs/benchmarks.md', import.meta.url);
   let text = await readFile(file, 'utf8');
@@ -284,4 +401,36 @@ export async function searchBenchmark(argv: string[]): Promise<void> {
   const end = text.indexOf(marker(true));
   text = start >= 0 && end > start ? `${text.slice(0, start)}${block}${text.slice(end + marker(true).length)}` : `${text.trimEnd()}\n\n${block}\n`;
   await writeFile(file, text);
+}
+
+const dataLine = (opts: Options) =>
+  `- Data: the 80 Synthea bundles loaded repeatedly with fresh ids into ${opts.tenants} tenants; queries run as the first tenant (about 1/${opts.tenants} of the data), runtime values drawn at random from its data (${QUERIES.length} queries, up to 200 samples each)`;
+
+export async function searchBenchmark(argv: string[]): Promise<void> {
+  const opts = options(argv);
+  if (opts.scaling) {
+    const sizes = opts.scaling;
+    const reports = await onEachTarget(scalingTarget(opts, sizes), { embedded: opts.embedded });
+    return writeBlock('scaling', [
+      `### How latency grows: ${fmt(sizes[0])} → ${fmt(sizes[1])} resources, measured side by side`,
+      '',
+      `- Date: ${new Date().toISOString()}`,
+      `- Machine: ${machineLine()}`,
+      dataLine(opts),
+      `- Both datasets on the same server in one run (\`--scaling ${sizes.join(',')}\`). After a warm-up with ${CLIENTS} clients on each, ${opts.rounds} rounds; each round measures the query's single-client latency over ${opts.seconds} s on one size then the other (the order alternating), each followed by its bare-SQL route. A p95 is the median of the rounds' p95s; a ratio is the median of the rounds' ratios, each taken between measurements seconds apart`,
+      '',
+      ...reports.flatMap((report) => [scalingTable(report, sizes), '']),
+    ]);
+  }
+  const reports = await onEachTarget(benchTarget(opts), { embedded: opts.embedded });
+  await writeBlock(`size=${opts.size}`, [
+    `### ${fmt(opts.size)} resources`,
+    '',
+    `- Date: ${new Date().toISOString()}`,
+    `- Machine: ${machineLine()}`,
+    dataLine(opts),
+    `- After a warm-up with ${CLIENTS} clients (every pooled connection prepares the statement): single-client latency over ${opts.seconds} s; throughput with ${CLIENTS} keep-alive clients, ${opts.rounds} rounds of ${opts.seconds} s alternating with the bare-SQL route; \`VACUUM ANALYZE\` after loading`,
+    '',
+    ...reports.flatMap((report) => [table(report), '']),
+  ]);
 }

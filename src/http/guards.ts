@@ -22,13 +22,16 @@ export function registerGuards(app: FastifyInstance): void {
   });
 }
 
+/**
+ * No NUL, raw or encoded, and valid percent-encoding (UTF-8 included: decodeURIComponent refuses
+ * encoded surrogates). The raw URL's characters are bytes, so only a `%` can hide anything.
+ */
 function isCleanUrl(url: string): boolean {
   if (url.includes('\u0000')) return false;
-  let decoded: string;
+  if (!url.includes('%')) return true;
   try {
-    decoded = decodeURIComponent(url.replace(/\+/g, ' '));
+    return !decodeURIComponent(url).includes('\u0000');
   } catch {
     return false;
   }
-  return !decoded.includes('\u0000') && !/[\ud800-\udfff]/.test(decoded.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ''));
 }

@@ -55,20 +55,10 @@ function isKeyValue(spec: SortSpec, value: unknown): boolean {
   }
 }
 
-/** 128 bits of SHA-256 over the query's matching and ordering (not its page size or total mode). */
+/**
+ * 128 bits of SHA-256 over the query's matching and ordering (not its page size or total mode).
+ * Plain JSON identifies it: the parser builds the filters of equal queries alike, key order too.
+ */
 function fingerprint(query: SearchQuery): string {
-  const identity = canonicalJson({ resourceType: query.resourceType, filters: query.filters, sort: query.sort });
-  return hash('sha256', identity, 'base64url').slice(0, 22);
-}
-
-/** JSON with object keys sorted, so equal queries print equal whatever order their keys were set in. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value)
-      .filter(([, item]) => item !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
+  return hash('sha256', JSON.stringify([query.resourceType, query.filters, query.sort]), 'base64url').slice(0, 22);
 }

@@ -14,7 +14,8 @@
  *      Bundles through POST /v1/fhir (fresh ids each time), round-robin across several tenants,
  *      until `--size` resources, reporting the load rate; then VACUUM ANALYZE;
  *   2. draw each query's runtime values at random from the first tenant's data;
- *   3. EXPLAIN ANALYZE the SQL the engine runs for one sample of each query (printed);
+ *   3. EXPLAIN ANALYZE the SQL the engine runs for one sample of each query, as the generic plan the
+ *      engine's prepared statement runs (printed);
  *   4. measure each query's single-client p50/p95 through HTTP, and its throughput at 8 clients
  *      against a bare-SQL route running the hand-written equivalent in the same run.
  * The results replace this size's block of the search section of docs/benchmarks.md.
@@ -131,17 +132,40 @@ function recordStatements(db: Database): { during<T>(fn: () => Promise<T>): Prom
   };
 }
 
+/**
+ * EXPLAIN ANALYZE of the statements as the engine runs them: prepared, on a connection that plans
+ * them generically (src/store/database.ts sets force_generic_plan). Values bound to the EXPLAIN
+ * itself would be planned as constants, a custom plan the engine never runs.
+ */
 async function explain(pool: pg.Pool, statements: Array<{ text: string; values: unknown[] }>, name: string): Promise<PlanSummary> {
   let milliseconds = 0;
   const seqScans = new Set<string>();
-  for (const statement of statements) {
-    const { rows } = await pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${statement.text}`, statement.values);
-    const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
-    console.log(`\n--- ${name}\n${statement.text}\n${plan}`);
-    milliseconds += Number(/Execution Time: ([\d.]+) ms/.exec(plan)?.[1] ?? 0);
-    for (const match of plan.matchAll(/Seq Scan on (\w+)/g)) seqScans.add(match[1]);
+  const client = await pool.connect();
+  try {
+    await client.query('SET plan_cache_mode = force_generic_plan');
+    for (const [index, statement] of statements.entries()) {
+      await client.query(`PREPARE explained_${index} AS ${statement.text}`);
+      // EXECUTE takes no bound parameters: the values go in as literals (the bench's own data).
+      const values = statement.values.map((value) => sqlLiteral(client, value)).join(', ');
+      const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) EXECUTE explained_${index}(${values})`);
+      await client.query(`DEALLOCATE explained_${index}`);
+      const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
+      console.log(`\n--- ${name}\n${statement.text}\n${plan}`);
+      milliseconds += Number(/Execution Time: ([\d.]+) ms/.exec(plan)?.[1] ?? 0);
+      for (const match of plan.matchAll(/Seq Scan on (\w+)/g)) seqScans.add(match[1]);
+    }
+  } finally {
+    await client.query('RESET plan_cache_mode').finally(() => client.release());
   }
   return { statements: statements.length, milliseconds, seqScans: [...seqScans] };
+}
+
+function sqlLiteral(client: pg.PoolClient, value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (value instanceof Date) return client.escapeLiteral(value.toISOString());
+  if (!Array.isArray(value)) return client.escapeLiteral(String(value));
+  const items = value.map((item) => (item === null ? 'NULL' : `"${String(item).replace(/[\\"]/g, '\\$&')}"`));
+  return client.escapeLiteral(`{${items.join(',')}}`);
 }
 
 const tenants = (db: Database, keyCache: BenchApp['keyCache']) => new TenantService(db, keyCache);

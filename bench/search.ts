@@ -205,8 +205,7 @@ async function kept(db: Database, service: TenantService, opts: DatasetSpec): Pr
 
 /** One loaded dataset served by the app and by a bare-SQL route, with each query's paths for its drawn samples. */
 interface Served {
-  name: string;
-  app: BenchApp;
+  bench: BenchApp;
   basePort: number;
   baselinePool: pg.Pool;
   headers: Record<string, string>;
@@ -223,15 +222,15 @@ async function serve(db: Database, connectionString: string, dataset: DatasetSpe
   // As in Database: an idle client whose server stops (the embedded one, after this target) must
   // not crash the run; a 1M run once died that way before writing its results.
   baselinePool.on('error', () => undefined);
-  const app = await startBenchApp(db, connectionString);
+  const bench = await startBenchApp(db, connectionString);
   const baseline = Fastify({ logger: false });
   const close = async () => {
     await baseline.close();
-    await app.close().finally(() => baselinePool.end());
+    await bench.close().finally(() => baselinePool.end());
   };
   try {
-    const service = tenants(db, app.keyCache);
-    const { tenantIds, keys, loaded } = await kept(db, service, dataset) ?? await loadFresh(db, app.port, service, dataset, name);
+    const service = tenants(db, bench.keyCache);
+    const { tenantIds, keys, loaded } = await kept(db, service, dataset) ?? await loadFresh(db, bench.port, service, dataset, name);
 
     // Queries run as the first tenant, in its test partition.
     const { rows: [{ id: partitionId }] } = await db.pool.query("SELECT id FROM partitions WHERE organisation_id = $1 AND environment = 'test'", [tenantIds[0]]);
@@ -249,7 +248,7 @@ async function serve(db: Database, connectionString: string, dataset: DatasetSpe
     await baseline.listen({ port: 0, host: '127.0.0.1' });
     const version = (await db.pool.query('SHOW server_version')).rows[0].server_version as string;
     return {
-      name, app, basePort: (baseline.server.address() as { port: number }).port, baselinePool, headers: { 'x-api-key': keys[0] }, loaded, recorder, version, close,
+      bench, basePort: (baseline.server.address() as { port: number }).port, baselinePool, headers: { 'x-api-key': keys[0] }, loaded, recorder, version, close,
       queries: QUERIES.map((query, index) => {
         const drawn = samples.get(query.name)!;
         return { query, apiPaths: drawn.map(query.api), sqlPaths: drawn.map((_, i) => `/sql/${index}/${i}`) };
@@ -269,14 +268,14 @@ const benchTarget = (opts: Options) => (name: string, serverUrl: string): Promis
   try {
     const reports: QueryReport[] = [];
     for (const { query, apiPaths, sqlPaths } of served.queries) {
-      const probe = await served.app.app.inject({ method: 'GET', url: apiPaths[0], headers: served.headers });
+      const probe = await served.bench.app.inject({ method: 'GET', url: apiPaths[0], headers: served.headers });
       if (probe.statusCode !== 200) {
         reports.push({ name: query.name, unsupported: `${probe.statusCode}`, api: [], sql: [] });
         continue;
       }
-      const statements = await served.recorder.during(() => served.app.app.inject({ method: 'GET', url: apiPaths[0], headers: served.headers }));
+      const statements = await served.recorder.during(() => served.bench.app.inject({ method: 'GET', url: apiPaths[0], headers: served.headers }));
       const plan = await explain(served.baselinePool, statements, query.name);
-      const apiSpec = (connections: number) => spec(served.app.port, apiPaths, connections, served.headers, opts.seconds);
+      const apiSpec = (connections: number) => spec(served.bench.port, apiPaths, connections, served.headers, opts.seconds);
       const sqlSpec = (connections: number) => spec(served.basePort, sqlPaths, connections, {}, opts.seconds);
       // Warm-up at full width: every pooled connection prepares (and plans) the statement once.
       await load(apiSpec(CLIENTS));
@@ -335,7 +334,7 @@ interface ScalingReport { name: string; version: string; loads: [LoadReport, Loa
 async function meanEntries(served: Served, apiPaths: string[]): Promise<number> {
   let entries = 0;
   for (const url of apiPaths) {
-    const response = await served.app.app.inject({ method: 'GET', url, headers: served.headers });
+    const response = await served.bench.app.inject({ method: 'GET', url, headers: served.headers });
     if (response.statusCode !== 200) throw new Error(`${url} answered ${response.statusCode}`);
     entries += ((response.json() as { entry?: unknown[] }).entry ?? []).length;
   }
@@ -348,13 +347,13 @@ async function compare(opts: Options, pair: [Served, Served], name: string): Pro
   for (const [index, query] of QUERIES.entries()) {
     const sides = pair.map((served) => ({ served, ...served.queries[index] }));
     const entries = await Promise.all(sides.map(({ served, apiPaths }) => meanEntries(served, apiPaths)));
-    for (const { served, apiPaths } of sides) await load(spec(served.app.port, apiPaths, CLIENTS, served.headers, opts.seconds));
+    for (const { served, apiPaths } of sides) await load(spec(served.bench.port, apiPaths, CLIENTS, served.headers, opts.seconds));
     const api: [LoadResult[], LoadResult[]] = [[], []];
     const sql: [LoadResult[], LoadResult[]] = [[], []];
     for (let round = 0; round < opts.rounds; round++) {
       for (const side of round % 2 ? [1, 0] : [0, 1]) {
         const { served, apiPaths, sqlPaths } = sides[side];
-        api[side].push(await load(spec(served.app.port, apiPaths, 1, served.headers, opts.seconds)));
+        api[side].push(await load(spec(served.bench.port, apiPaths, 1, served.headers, opts.seconds)));
         sql[side].push(await load(spec(served.basePort, sqlPaths, 1, {}, opts.seconds)));
       }
     }

@@ -1182,12 +1182,12 @@ function cursorValues(sort: SortSpec[], after: CursorPosition): Array<string | n
   return sort.some((spec) => spec.by === 'id') ? after.values : [...after.values, after.id];
 }
 
-/** Rows strictly after the cursor in the ORDER BY order. */
 /** The condition that resumes a page after the query's cursor (none on a first page), on `keys`. */
 function resumeAfter(query: SearchQuery, keys: SortKey[], scope: Scope): string[] {
   return query.after ? [keysetCondition(keys, cursorValues(query.sort, query.after), scope)] : [];
 }
 
+/** Rows strictly after the cursor in the ORDER BY order. */
 function keysetCondition(keys: SortKey[], values: Array<string | null>, scope: Scope): string {
   const sameDirection = keys.every((key) => key.direction === keys[0].direction);
   if (sameDirection && keys.every((key) => !key.nullable)) {

@@ -119,7 +119,7 @@ export class FhirSearch {
       for (const search of [...active, ...counted]) {
         const result = await runSearch(tx, ctx.partitionId, search.plan);
         counts.push(result.total);
-        if (active.includes(search)) found.push({ type: search.type, rows: result.rows, positions: result.positions, hasMore: result.hasMore });
+        if (active.includes(search)) found.push({ type: search.type, rows: result.rows, positions: result.positions(), hasMore: result.hasMore });
       }
       const page = mergePages(found, first.plan.pageSize, first.plan.sort[0].direction);
       return { pages: found, totals: counts, merged: page, included: await collectIncludes(tx, ctx.partitionId, page.rows, first.specs) };

@@ -7,7 +7,9 @@
  * `--scaling SMALL,LARGE` measures instead how each query's single-client latency grows with the
  * data: both datasets on the same server at once (kept as NAME_SMALL and NAME_LARGE with `--keep
  * NAME`), each round measuring every query on both, so that the machine's drift, which swings a
- * p95 2–3× between runs made minutes apart, falls on both sides of the ratio alike.
+ * p95 2–3× between runs made minutes apart, falls on both sides of the ratio alike. Each round also
+ * times the engine's own answers served from memory by a bare route: what sending an answer of
+ * that size costs on this machine, with no database and no engine.
  *
  * The search benchmark of issue 4. Per target database:
  *   1. load the 80 Synthea bundles of ../shared/fixtures/synthea-r4 again and again as transaction
@@ -208,6 +210,8 @@ interface Served {
   bench: BenchApp;
   basePort: number;
   baselinePool: pg.Pool;
+  /** The engine's answers, by query index and sample, that the bare answer route sends (scaling mode fills it). */
+  answers: Map<string, string>;
   headers: Record<string, string>;
   loaded: LoadReport;
   queries: Array<{ query: MixQuery; apiPaths: string[]; sqlPaths: string[] }>;
@@ -219,6 +223,7 @@ interface Served {
 async function serve(db: Database, connectionString: string, dataset: DatasetSpec, name: string): Promise<Served> {
   const recorder = recordStatements(db);
   const baselinePool = new pg.Pool({ connectionString, max: 10 });
+  const answers = new Map<string, string>();
   // As in Database: an idle client whose server stops (the embedded one, after this target) must
   // not crash the run; a 1M run once died that way before writing its results.
   baselinePool.on('error', () => undefined);
@@ -245,10 +250,14 @@ async function serve(db: Database, connectionString: string, dataset: DatasetSpe
       const { rows } = await baselinePool.query<{ content: string }>({ name: `baseline_q${index}`, text: query.sql, values });
       return reply.type('application/json').send(`[${rows.map((row) => row.content).join(',')}]`);
     });
+    baseline.get('/answer/:query/:sample', async (request, reply) => {
+      const { query, sample } = request.params as { query: string; sample: string };
+      return reply.type('application/fhir+json').send(answers.get(`${query}/${sample}`));
+    });
     await baseline.listen({ port: 0, host: '127.0.0.1' });
     const version = (await db.pool.query('SHOW server_version')).rows[0].server_version as string;
     return {
-      bench, basePort: (baseline.server.address() as { port: number }).port, baselinePool, headers: { 'x-api-key': keys[0] }, loaded, recorder, version, close,
+      bench, basePort: (baseline.server.address() as { port: number }).port, baselinePool, answers, headers: { 'x-api-key': keys[0] }, loaded, recorder, version, close,
       queries: QUERIES.map((query, index) => {
         const drawn = samples.get(query.name)!;
         return { query, apiPaths: drawn.map(query.api), sqlPaths: drawn.map((_, i) => `/sql/${index}/${i}`) };
@@ -327,39 +336,54 @@ function table(report: TargetReport): string {
   return lines.join('\n');
 }
 
-interface ScalingRow { name: string; entries: [number, number]; api: [LoadResult[], LoadResult[]]; sql: [LoadResult[], LoadResult[]] }
+interface ScalingRow {
+  name: string;
+  entries: [number, number];
+  api: [LoadResult[], LoadResult[]];
+  sql: [LoadResult[], LoadResult[]];
+  /** The same answers sent from memory by a bare route. */
+  answer: [LoadResult[], LoadResult[]];
+}
 interface ScalingReport { name: string; version: string; loads: [LoadReport, LoadReport]; rows: ScalingRow[] }
 
-/** Mean entries (matches and includes) per answer over a query's samples: what a larger dataset makes each answer carry. */
-async function meanEntries(served: Served, apiPaths: string[]): Promise<number> {
+/**
+ * Fetches the engine's answer to each of a query's samples, keeping it for the bare answer route,
+ * and returns the mean entries (matches and includes) per answer: what a larger dataset makes each
+ * answer carry.
+ */
+async function keepAnswers(served: Served, index: number, apiPaths: string[]): Promise<{ entries: number; answerPaths: string[] }> {
   let entries = 0;
-  for (const url of apiPaths) {
+  const answerPaths: string[] = [];
+  for (const [sample, url] of apiPaths.entries()) {
     const response = await served.bench.app.inject({ method: 'GET', url, headers: served.headers });
     if (response.statusCode !== 200) throw new Error(`${url} answered ${response.statusCode}`);
     entries += ((response.json() as { entry?: unknown[] }).entry ?? []).length;
+    served.answers.set(`${index}/${sample}`, response.body);
+    answerPaths.push(`/answer/${index}/${sample}`);
   }
-  return entries / apiPaths.length;
+  return { entries: entries / apiPaths.length, answerPaths };
 }
 
 /** Each query on both datasets, round after round, the side measured first alternating. */
 async function compare(opts: Options, pair: [Served, Served], name: string): Promise<ScalingRow[]> {
   const rows: ScalingRow[] = [];
   for (const [index, query] of QUERIES.entries()) {
-    const sides = pair.map((served) => ({ served, ...served.queries[index] }));
-    const entries = await Promise.all(sides.map(({ served, apiPaths }) => meanEntries(served, apiPaths)));
+    const sides = await Promise.all(pair.map(async (served) => ({ served, ...served.queries[index], ...(await keepAnswers(served, index, served.queries[index].apiPaths)) })));
     for (const { served, apiPaths } of sides) await load(spec(served.bench.port, apiPaths, CLIENTS, served.headers, opts.seconds));
     const api: [LoadResult[], LoadResult[]] = [[], []];
     const sql: [LoadResult[], LoadResult[]] = [[], []];
+    const answer: [LoadResult[], LoadResult[]] = [[], []];
     for (let round = 0; round < opts.rounds; round++) {
       for (const side of round % 2 ? [1, 0] : [0, 1]) {
-        const { served, apiPaths, sqlPaths } = sides[side];
+        const { served, apiPaths, sqlPaths, answerPaths } = sides[side];
         api[side].push(await load(spec(served.bench.port, apiPaths, 1, served.headers, opts.seconds)));
         sql[side].push(await load(spec(served.basePort, sqlPaths, 1, {}, opts.seconds)));
+        answer[side].push(await load(spec(served.basePort, answerPaths, 1, {}, opts.seconds)));
       }
     }
-    rows.push({ name: query.name, entries: [entries[0], entries[1]], api, sql });
+    rows.push({ name: query.name, entries: [sides[0].entries, sides[1].entries], api, sql, answer });
     const p95 = (results: LoadResult[]) => median(results.map((result) => result.p95)).toFixed(1);
-    process.stderr.write(`${name}: ${query.name}: p95 ${p95(api[0])} → ${p95(api[1])} ms (bare SQL ${p95(sql[0])} → ${p95(sql[1])})\n`);
+    process.stderr.write(`${name}: ${query.name}: p95 ${p95(api[0])} → ${p95(api[1])} ms (bare SQL ${p95(sql[0])} → ${p95(sql[1])}, answer from memory ${p95(answer[0])} → ${p95(answer[1])})\n`);
   }
   return rows;
 }
@@ -393,8 +417,8 @@ function scalingTable(report: ScalingReport, sizes: [number, number]): string {
     '',
     `Loads: ${report.loads.map((loaded) => `${fmt(loaded.resources)} resources in ${loaded.seconds.toFixed(0)} s`).join(', ')}.`,
     '',
-    `| query | entries per answer, ${small} → ${large} | p50 ms, ${small} → ${large} | p95 ms, ${small} → ${large} | **p95 ${large} / ${small}** (median of rounds) | range over rounds | bare-SQL p95 ms, ${small} → ${large} | bare-SQL p95 ${large} / ${small} |`,
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    `| query | entries per answer, ${small} → ${large} | p50 ms, ${small} → ${large} | p95 ms, ${small} → ${large} | **p95 ${large} / ${small}** (median of rounds) | range over rounds | bare-SQL p95 ms, ${small} → ${large} | bare-SQL p95 ${large} / ${small} | same answers from memory: p95 ms, ${small} → ${large} |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const row of report.rows) {
     const api = growth(row.api);
@@ -404,7 +428,8 @@ function scalingTable(report: ScalingReport, sizes: [number, number]): string {
       `| ${row.name}${errors ? ` (${errors} errors)` : ''} | ${row.entries[0].toFixed(1)} → ${row.entries[1].toFixed(1)} | ` +
         `${p50(row.api[0]).toFixed(1)} → ${p50(row.api[1]).toFixed(1)} | ${p95(row.api[0]).toFixed(1)} → ${p95(row.api[1]).toFixed(1)} | ` +
         `**${median(api).toFixed(2)}×** | ${Math.min(...api).toFixed(2)}–${Math.max(...api).toFixed(2)}× | ` +
-        `${p95(row.sql[0]).toFixed(1)} → ${p95(row.sql[1]).toFixed(1)} | ${median(sql).toFixed(2)}× |`,
+        `${p95(row.sql[0]).toFixed(1)} → ${p95(row.sql[1]).toFixed(1)} | ${median(sql).toFixed(2)}× | ` +
+        `${p95(row.answer[0]).toFixed(2)} → ${p95(row.answer[1]).toFixed(2)} |`,
     );
   }
   return lines.join('\n');
@@ -440,7 +465,7 @@ export async function searchBenchmark(argv: string[]): Promise<void> {
       `- Date: ${new Date().toISOString()}`,
       `- Machine: ${machineLine()}`,
       dataLine(opts),
-      `- Both datasets on the same server in one run (\`--scaling ${sizes.join(',')}\`). After a warm-up with ${CLIENTS} clients on each, ${opts.rounds} rounds; each round measures the query's single-client latency over ${opts.seconds} s on one size then the other (the order alternating), each followed by its bare-SQL route. A p95 is the median of the rounds' p95s; a ratio is the median of the rounds' ratios, each taken between measurements seconds apart`,
+      `- Both datasets on the same server in one run (\`--scaling ${sizes.join(',')}\`). After a warm-up with ${CLIENTS} clients on each, ${opts.rounds} rounds; each round measures the query's single-client latency over ${opts.seconds} s on one size then the other (the order alternating), each followed by its bare-SQL route and by a bare route sending the engine's own answers from memory (no database, no engine: what moving an answer of that size costs here). A p95 is the median of the rounds' p95s; a ratio is the median of the rounds' ratios, each taken between measurements seconds apart`,
       '',
       ...reports.flatMap((report) => [scalingTable(report, sizes), '']),
     ]);

@@ -5,10 +5,13 @@ import type { Database } from '../store/database.js';
 export function registerHealthRoute(app: FastifyInstance, db: Database): void {
   app.get('/health', { config: { surface: 'public' } }, async (_request, reply) => {
     const timestamp = new Date().toISOString();
+    let timer: NodeJS.Timeout | undefined;
     const healthy = await Promise.race([
       db.ping().then(() => true, () => false),
-      new Promise<boolean>((resolve) => setTimeout(resolve, 1000, false).unref()),
-    ]);
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(resolve, 1000, false).unref();
+      }),
+    ]).finally(() => clearTimeout(timer));
     return reply.code(healthy ? 200 : 503).send(healthy ? { status: 'ok', timestamp } : { status: 'unavailable', timestamp });
   });
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { buildApp } from '../../src/app.js';
 import { KeyCache } from '../../src/auth/key-cache.js';
@@ -558,6 +559,32 @@ describe('public endpoints', () => {
       await app.close();
       await keyCache.close();
       await db.close();
+    }
+  });
+
+  test('/health answers 503 within about a second when the store accepts connections but never answers', async () => {
+    // A listener that takes the connection and stays silent: the ping hangs, the deadline answers.
+    const silent = new Set<net.Socket>();
+    const server = net.createServer((socket) => silent.add(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const connectionString = `postgres://nobody:nothing@127.0.0.1:${(server.address() as net.AddressInfo).port}/nowhere`;
+    const db = new Database({ connectionString, max: 1 });
+    const keyCache = new KeyCache(db, connectionString);
+    const app = buildApp({ db, keyCache, adminKey: 'admin', publicUrl: PUBLIC_URL, logLevel: 'silent' });
+    try {
+      await app.ready();
+      const started = Date.now();
+      const res = await app.inject({ method: 'GET', url: '/health' });
+      const elapsed = Date.now() - started;
+      assert.equal(res.statusCode, 503);
+      assert.equal(JSON.parse(res.body).status, 'unavailable');
+      assert.ok(elapsed >= 900 && elapsed < 3000, `answered after ${elapsed} ms`);
+    } finally {
+      for (const socket of silent) socket.destroy();
+      server.close();
+      await app.close();
+      await keyCache.close();
+      await db.close().catch(() => undefined);
     }
   });
 });

@@ -534,14 +534,24 @@ describe('public endpoints', () => {
     });
   }
 
-  test('/health answers 503 when the store is unreachable', async () => {
-    const port = await freeLoopbackPort();
+  /** The app on a store at `port` that is no PostgreSQL, for `fn`. */
+  async function withBrokenStore(port: number, fn: (app: ReturnType<typeof buildApp>) => Promise<void>): Promise<void> {
     const connectionString = `postgres://nobody:nothing@127.0.0.1:${port}/nowhere`;
     const db = new Database({ connectionString, max: 1 });
     const keyCache = new KeyCache(db, connectionString);
     const app = buildApp({ db, keyCache, adminKey: 'admin', publicUrl: PUBLIC_URL, logLevel: 'silent' });
     try {
       await app.ready();
+      await fn(app);
+    } finally {
+      await app.close();
+      await keyCache.close();
+      await db.close().catch(() => undefined);
+    }
+  }
+
+  test('/health answers 503 when the store is unreachable', async () => {
+    await withBrokenStore(await freeLoopbackPort(), async (app) => {
       const started = Date.now();
       const res = await app.inject({ method: 'GET', url: '/health' });
       assert.equal(res.statusCode, 503);
@@ -555,36 +565,33 @@ describe('public endpoints', () => {
       const error = JSON.parse(api.body);
       assert.ok(['INTERNAL_ERROR', 'SERVICE_UNAVAILABLE'].includes(error.code), api.body);
       assert.doesNotMatch(api.body, /ECONNREFUSED|127\.0\.0\.1|at \w+ \(/);
-    } finally {
-      await app.close();
-      await keyCache.close();
-      await db.close();
-    }
+    });
   });
 
   test('/health answers 503 within about a second when the store accepts connections but never answers', async () => {
-    // A listener that takes the connection and stays silent: the ping hangs, the deadline answers.
+    // A listener that takes connections and stays silent, until released: the ping hangs and the
+    // deadline answers; released before the app closes, which would otherwise wait on the connection.
     const silent = new Set<net.Socket>();
-    const server = net.createServer((socket) => silent.add(socket));
+    let holding = true;
+    const server = net.createServer((socket) => (holding ? silent.add(socket) : socket.destroy()));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const connectionString = `postgres://nobody:nothing@127.0.0.1:${(server.address() as net.AddressInfo).port}/nowhere`;
-    const db = new Database({ connectionString, max: 1 });
-    const keyCache = new KeyCache(db, connectionString);
-    const app = buildApp({ db, keyCache, adminKey: 'admin', publicUrl: PUBLIC_URL, logLevel: 'silent' });
     try {
-      await app.ready();
-      const started = Date.now();
-      const res = await app.inject({ method: 'GET', url: '/health' });
-      const elapsed = Date.now() - started;
-      assert.equal(res.statusCode, 503);
-      assert.equal(JSON.parse(res.body).status, 'unavailable');
-      assert.ok(elapsed >= 900 && elapsed < 3000, `answered after ${elapsed} ms`);
+      await withBrokenStore((server.address() as net.AddressInfo).port, async (app) => {
+        try {
+          const started = Date.now();
+          const noAnswer = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 5 s')), 5000).unref());
+          const res = await Promise.race([app.inject({ method: 'GET', url: '/health' }), noAnswer]);
+          const elapsed = Date.now() - started;
+          assert.equal(res.statusCode, 503);
+          assert.equal(JSON.parse(res.body).status, 'unavailable');
+          assert.ok(elapsed >= 900 && elapsed < 3000, `answered after ${elapsed} ms`);
+        } finally {
+          holding = false;
+          for (const socket of silent) socket.destroy();
+        }
+      });
     } finally {
-      for (const socket of silent) socket.destroy();
       server.close();
-      await app.close();
-      await keyCache.close();
-      await db.close().catch(() => undefined);
     }
   });
 });

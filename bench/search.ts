@@ -351,7 +351,8 @@ interface ScalingReport { name: string; version: string; loads: [LoadReport, Loa
  * and returns the mean entries (matches and includes) per answer: what a larger dataset makes each
  * answer carry.
  */
-async function keepAnswers(served: Served, index: number, apiPaths: string[]): Promise<{ entries: number; answerPaths: string[] }> {
+async function keepAnswers(served: Served, index: number): Promise<{ entries: number; answerPaths: string[] }> {
+  const { apiPaths } = served.queries[index];
   let entries = 0;
   const answerPaths: string[] = [];
   for (const [sample, url] of apiPaths.entries()) {
@@ -368,7 +369,7 @@ async function keepAnswers(served: Served, index: number, apiPaths: string[]): P
 async function compare(opts: Options, pair: [Served, Served], name: string): Promise<ScalingRow[]> {
   const rows: ScalingRow[] = [];
   for (const [index, query] of QUERIES.entries()) {
-    const sides = await Promise.all(pair.map(async (served) => ({ served, ...served.queries[index], ...(await keepAnswers(served, index, served.queries[index].apiPaths)) })));
+    const sides = await Promise.all(pair.map(async (served) => ({ served, ...served.queries[index], ...(await keepAnswers(served, index)) })));
     for (const { served, apiPaths } of sides) await load(spec(served.bench.port, apiPaths, CLIENTS, served.headers, opts.seconds));
     const api: [LoadResult[], LoadResult[]] = [[], []];
     const sql: [LoadResult[], LoadResult[]] = [[], []];

@@ -546,7 +546,7 @@ describe('public endpoints', () => {
     } finally {
       await app.close();
       await keyCache.close();
-      await db.close().catch(() => undefined);
+      await db.close();
     }
   }
 

@@ -14,7 +14,7 @@ import { registerFhirRoutes } from './fhir/rest/routes.js';
 import { FhirSearch } from './fhir/search/service.js';
 import { registerJsonBodies } from './http/body.js';
 import { newRequestId } from './http/context.js';
-import { frameworkErrorHandler, registerErrorHandling } from './http/error-handler.js';
+import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from './http/error-handler.js';
 import { registerGuards } from './http/guards.js';
 import { registerHealthRoute } from './http/health.js';
 import { loggerOptions, registerRequestLogging } from './http/logging.js';
@@ -61,6 +61,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
     frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   });
   app.decorate('publicUrl', options.publicUrl);
   app.addHook('onRequest', (request, reply, done) => {

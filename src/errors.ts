@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'METHOD_NOT_ALLOWED'
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
+  | 'HEADERS_TOO_LARGE'
+  | 'REQUEST_TIMEOUT'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'NOT_IMPLEMENTED'
   | 'INTERNAL_ERROR';
@@ -54,6 +56,8 @@ export const ERROR_CODES: Record<ErrorCode, CodeInfo> = {
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method Not Allowed', fhirIssue: 'not-supported' },
   CONFLICT: { status: 409, title: 'Conflict', fhirIssue: 'conflict' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload Too Large', fhirIssue: 'too-long' },
+  HEADERS_TOO_LARGE: { status: 431, title: 'Request Header Fields Too Large', fhirIssue: 'too-long' },
+  REQUEST_TIMEOUT: { status: 408, title: 'Request Timeout', fhirIssue: 'timeout' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported Media Type', fhirIssue: 'not-supported' },
   NOT_IMPLEMENTED: { status: 501, title: 'Not Implemented', fhirIssue: 'not-supported' },
   INTERNAL_ERROR: { status: 500, title: 'Internal Server Error', fhirIssue: 'exception' },

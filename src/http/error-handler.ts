@@ -1,8 +1,9 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Socket } from 'node:net';
+import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { buildMeta } from './envelope.js';
 import { logRequest } from './logging.js';
 import { ApiError, ERROR_CODES, type ErrorCode, type Issue } from '../errors.js';
-import type { Surface } from './context.js';
+import { newRequestId, type Surface } from './context.js';
 
 /** Fastify's own errors that are the client's fault, mapped to our codes. */
 const FRAMEWORK_ERRORS: Record<string, ErrorCode> = {
@@ -53,20 +54,55 @@ function toApiError(error: FastifyError | ApiError): ApiError {
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: ApiError): FastifyReply {
   reply.headers(error.headers);
-  if (surfaceOf(request) === 'fhir') {
-    buildMeta(request, reply, error.status);
-    return reply.code(error.status).type('application/fhir+json; charset=utf-8').send(operationOutcome(error));
-  }
   const meta = buildMeta(request, reply, error.status);
-  return reply.code(error.status).type('application/json; charset=utf-8').send({
+  const { type, body } = errorBody(error, surfaceOf(request), meta.requestId);
+  return reply.code(error.status).type(type).send(body);
+}
+
+/** The error's body: an OperationOutcome on the FHIR API, `{error, message, code, requestId, issues}` elsewhere. */
+function errorBody(error: ApiError, surface: Surface, requestId: string): { type: string; body: string } {
+  if (surface === 'fhir') return { type: 'application/fhir+json; charset=utf-8', body: JSON.stringify(operationOutcome(error)) };
+  const body = {
     error: ERROR_CODES[error.code].title,
     message: error.message,
     code: error.code,
-    requestId: meta.requestId,
+    requestId,
     issues: error.issues,
     // The official SDK reads FHIR-style `issue`; send the same array under both names.
     issue: error.issues,
-  });
+  };
+  return { type: 'application/json; charset=utf-8', body: JSON.stringify(body) };
+}
+
+/**
+ * Requests Node's HTTP parser rejects before Fastify sees them: a raw non-ASCII or space character
+ * in the URL, headers over the size limit, a request that never finished arriving. Answered in our
+ * format (Fastify's default body is its own) and the connection closed, as the parser's state is
+ * lost. Whether the FHIR format applies is read from the request line; nothing of it is logged.
+ */
+export function clientErrorHandler(this: FastifyInstance, error: ConnectionError, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const apiError = error.code === 'HPE_HEADER_OVERFLOW'
+    ? new ApiError('HEADERS_TOO_LARGE', 'The request headers are too large')
+    : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new ApiError('REQUEST_TIMEOUT', 'The request did not arrive in time')
+      : new ApiError('INVALID_REQUEST', 'The request is not valid HTTP/1.1 (characters outside ASCII in a URL must be percent-encoded)');
+  const requestId = newRequestId();
+  // Typed as JSON by Fastify; Node hands the bytes received so far as a Buffer.
+  const raw: unknown = error.rawPacket;
+  const requestLine = Buffer.isBuffer(raw) ? raw.subarray(0, 64).toString('latin1') : '';
+  const surface: Surface = /^[A-Z]+ \/v1\/fhir(?:[/?# ]|$)/.test(requestLine) ? 'fhir' : 'api';
+  const { type, body } = errorBody(apiError, surface, requestId);
+  const head = [
+    `HTTP/1.1 ${apiError.status} ${ERROR_CODES[apiError.code].title}`,
+    `content-type: ${type}`,
+    `content-length: ${Buffer.byteLength(body)}`,
+    `x-request-id: ${requestId}`,
+    'connection: close',
+  ];
+  this.log.info({ requestId, route: 'unparsable', status: apiError.status, parserError: error.code }, 'request');
+  if (socket.writable) socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+  else socket.destroy();
 }
 
 /** The error as a FHIR OperationOutcome (also the outcome of a failed batch Bundle entry). */

@@ -5,7 +5,7 @@ import { buildApp } from '../../src/app.js';
 import { KeyCache } from '../../src/auth/key-cache.js';
 import { Database } from '../../src/store/database.js';
 import { assertApiError, assertOutcome } from '../helpers/assertions.js';
-import { PUBLIC_URL, startTestApp, type Tenant, type TestApp } from '../helpers/app.js';
+import { PUBLIC_URL, startTestApp, type Response, type Tenant, type TestApp } from '../helpers/app.js';
 import { freeLoopbackPort } from '../../src/store/embedded.js';
 
 /**
@@ -497,6 +497,70 @@ describe('FHIR-surface errors are OperationOutcomes', () => {
     assertOutcome(await t.request('GET', `/v1/fhir/Patient/${created.json.id}`, { key: tenant.keys.test }), 410, 'deleted');
     // The simplified API answers 404 for the same deleted record.
     assertApiError(await t.request('GET', `/v1/patients/${created.json.id}`, { key: tenant.keys.test }), 404, 'NOT_FOUND');
+  });
+});
+
+describe('requests the HTTP parser rejects', () => {
+  /** Sends raw bytes to a listening copy of the app and reads the answer until the server closes. */
+  async function raw(bytes: Buffer): Promise<Response> {
+    const port = (t.app.server.address() as net.AddressInfo).port;
+    const text = await new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const socket = net.connect(port, '127.0.0.1', () => socket.write(bytes));
+      socket.on('data', (chunk) => chunks.push(chunk));
+      socket.on('error', reject);
+      // The server closes the connection after answering: a hang would fail the test's timeout.
+      socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    });
+    const [head, body = ''] = text.split('\r\n\r\n');
+    const [statusLine, ...lines] = head.split('\r\n');
+    const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+    assert.equal(Number(headers['content-length']), Buffer.byteLength(body), text);
+    return { status: Number(statusLine.split(' ')[1]), headers, body, json: JSON.parse(body) };
+  }
+  const request = (line: string, extraHeaders = '') => Buffer.concat([Buffer.from(line, 'utf8'), Buffer.from(`\r\nhost: x\r\n${extraHeaders}\r\n`)]);
+
+  before(() => t.app.listen({ port: 0, host: '127.0.0.1' }));
+
+  test('a raw non-ASCII character in the URL: 400 in the documented shape, an OperationOutcome on the FHIR API', async () => {
+    const api = await raw(request(`GET /v1/patients?name=M\u00d6HR HTTP/1.1`));
+    assertApiError(api, 400, 'INVALID_REQUEST');
+    assert.equal(api.headers.connection, 'close');
+    assert.ok(!api.body.includes('HR'), 'the URL is not echoed');
+    assertOutcome(await raw(request(`GET /v1/fhir/Patient?family=M\u00d6HR HTTP/1.1`)), 400, 'invalid');
+    assertApiError(await raw(Buffer.from('NOT HTTP AT ALL\r\n\r\n')), 400, 'INVALID_REQUEST');
+  });
+
+  test('headers over the size limit: 431, and the server keeps serving', async () => {
+    assertApiError(await raw(request('GET /v1/patients HTTP/1.1', `x-big: ${'a'.repeat(20_000)}\r\n`)), 431, 'HEADERS_TOO_LARGE');
+    assertOutcome(await raw(request('GET /v1/fhir/Patient HTTP/1.1', `x-big: ${'a'.repeat(20_000)}\r\n`)), 431, 'too-long');
+    const after = await raw(request('GET /health HTTP/1.1', 'connection: close\r\n'));
+    assert.equal(after.status, 200);
+  });
+
+  test('a request that did not arrive in time: 408', async () => {
+    // Node raises this after its request timeout (minutes); the server-side socket gets the
+    // same error event here, at once.
+    const port = (t.app.server.address() as net.AddressInfo).port;
+    const accepted = new Promise<net.Socket>((resolve) => t.app.server.once('connection', resolve));
+    const client = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    client.on('data', (chunk) => chunks.push(chunk));
+    const closed = new Promise((resolve) => client.on('close', resolve));
+    const timeout = Object.assign(new Error('Request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' });
+    t.app.server.emit('clientError', timeout, await accepted);
+    await closed;
+    const text = Buffer.concat(chunks).toString('utf8');
+    assert.match(text, /^HTTP\/1\.1 408 /, text);
+    assert.equal(JSON.parse(text.split('\r\n\r\n')[1]).code, 'REQUEST_TIMEOUT');
+  });
+
+  test('each answer is logged as a request line without the URL', async () => {
+    const answer = await raw(request(`GET /v1/patients?name=Z\u00fcrich HTTP/1.1`));
+    const line = t.logs.find((entry) => entry.includes(answer.json.requestId));
+    assert.ok(line, 'logged');
+    assert.match(line, /"route":"unparsable"/);
+    assert.ok(!line.includes('rich'), line);
   });
 });
 

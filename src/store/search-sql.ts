@@ -76,9 +76,11 @@ export function compileSearch(query: SearchQuery, partitionId: number, form: Pag
   const first = form === 'driven first' ? drivenFirstFilter(query) : undefined;
   if (form === 'driven first' && !first) throw new RangeError('no filter of this search drives it first');
   const driver = first ? undefined : mergeDriver(query);
+  const indexed = first || driver ? undefined : indexedSort(query);
   const { page, direct } =
     first ? { page: drivenFirstPage(query, first, keys, scope, ctes), direct: false }
     : driver ? { page: mergedPage(query, driver, keys, scope, ctes), direct: false }
+    : indexed ? { page: sortIndexPage(query, indexed, keys, scope, ctes), direct: false }
     : scannedPage(query, keys, scope, ctes);
   // Outside the inner query the keys are its output columns o0, o1, …
   const pageKeys = keys.map((key, i) => ({ ...key, expr: `page.o${i}` }));
@@ -191,6 +193,63 @@ function scannedPage(query: SearchQuery, keys: SortKey[], scope: Scope, ctes: st
     page = ['SELECT * FROM walk', ...[planned, ...driven].map((branch) => `(${branch})`)].join('\nUNION ALL\n');
   }
   return { page, direct };
+}
+
+/** A sort whose values search_sort's indexes keep in order (migration 012): one date or number parameter. */
+type IndexedSort = SortSpec & { by: 'param'; valueType: 'date' | 'number' };
+
+/**
+ * The sort a filterless search reads in order from search_sort (sortIndexPage), if any. With a
+ * filter the matches are found first and their sort rows joined (scannedPage): an ordered walk
+ * would have to test each row for filters that may match almost none.
+ */
+function indexedSort(query: SearchQuery): IndexedSort | undefined {
+  const [spec, tieBreaker] = query.sort;
+  if (query.filters.length > 0 || query.pageSize === 0 || spec?.by !== 'param') return undefined;
+  // `_sort=date` or `_sort=date,_id`: the id, in the same direction, is the appended tie-breaker anyway.
+  const ordered = query.sort.length === 1 || (query.sort.length === 2 && tieBreaker.by === 'id' && tieBreaker.direction === spec.direction);
+  return ordered && (spec.valueType === 'date' || spec.valueType === 'number') ? (spec as IndexedSort) : undefined;
+}
+
+/**
+ * A filterless page sorted on one date or number parameter: the resources with a value, read in
+ * order from that column's index on search_sort and kept when live, then, when they did not fill
+ * the page, those without one (missing values come last in both directions), walked by id. The
+ * second half's LIMIT is what the first left of the page, so on every page but the last PostgreSQL
+ * never starts it. A cursor on a missing value resumes in the second half only.
+ */
+function sortIndexPage(query: SearchQuery, sort: IndexedSort, keys: SortKey[], scope: Scope, ctes: string[]): string {
+  const param = keys[0].param;
+  if (keys.length !== 2 || !param) throw new RangeError('an indexed sort has its parameter key and the id tie-breaker');
+  const column = SORT_COLUMNS[sort.valueType][sort.direction];
+  const type = PARAM_SORT_TYPES[sort.valueType];
+  const limit = query.pageSize + 1;
+  const [value, id] = query.after ? cursorValues(query.sort, query.after) : [undefined, undefined];
+  const operator = sort.direction === 'asc' ? '>' : '<';
+  const direction = sort.direction === 'asc' ? 'ASC' : 'DESC';
+  const s = scope.alias('s');
+  const valuedAfter = value === undefined ? [] : value === null ? ['FALSE'] : [`(${s}.${column}, ${s}.resource_id) ${operator} (${scope.bind(value, type)}, ${scope.bind(id, 'text')})`];
+  ctes.push([
+    'valued AS MATERIALIZED (',
+    `SELECT ${s}.${column} AS o0, ${s}.resource_id AS o1 FROM search_sort ${s}`,
+    `WHERE ${[`${s}.partition_id = ${scope.partition}`, `${s}.resource_type = ${scope.resourceType}`, `${s}.param = ${param}`, `${s}.${column} IS NOT NULL`, ...valuedAfter].join(' AND ')}`,
+    // Fenced (probeFence): a probe per row read, which stops with the page; as a join PostgreSQL
+    // hashed every row of the type first.
+    `  AND EXISTS (SELECT 1 FROM resources r WHERE ${resourceConditions(scope).join(' AND ')} AND r.id = ${s}.resource_id OFFSET 0)`,
+    `ORDER BY ${s}.${column} ${direction}, ${s}.resource_id ${direction} LIMIT ${limit})`,
+  ].join('\n'));
+  const t = scope.alias('s');
+  const missingAfter = value === null ? [`r.id ${operator} ${scope.bind(id, 'text')}`] : [];
+  const missing = [
+    `SELECT NULL::${type} AS o0, r.id AS o1 FROM resources r`,
+    `WHERE ${[...resourceConditions(scope), ...missingAfter].join(' AND ')}`,
+    // The row's value by primary key, one probe per resource walked: with the value tested in the
+    // subquery, PostgreSQL probed the partial value index, whose resource_id follows the value.
+    `  AND (SELECT ${t}.${column} FROM search_sort ${t} WHERE ${t}.partition_id = ${scope.partition} AND ${t}.resource_type = ${scope.resourceType}` +
+      ` AND ${t}.resource_id = r.id AND ${t}.param = ${param}) IS NULL`,
+    `ORDER BY r.id ${direction} LIMIT (SELECT ${limit} - count(*) FROM valued))`,
+  ].join('\n');
+  return `SELECT * FROM valued\nUNION ALL\n(${missing}`;
 }
 
 /**
@@ -1111,6 +1170,8 @@ interface SortKey {
   /** 'id' marks the tie-breaker: the page's rows are joined back by it. */
   by?: 'id';
   join?: string;
+  /** A parameter key's bound parameter name. */
+  param?: string;
 }
 
 /** search_sort keeps the lowest value of a resource for ascending order and the highest for descending. */
@@ -1164,10 +1225,11 @@ function paramSortKey(param: string, valueType: keyof typeof SORT_COLUMNS, direc
   const column = SORT_COLUMNS[valueType]?.[direction];
   if (!column) throw new RangeError('unknown sort value type or direction');
   const s = scope.alias('s');
+  const bound = scope.bind(param, 'text');
   const join =
     `LEFT JOIN search_sort ${s} ON ${s}.partition_id = ${scope.partition} AND ${s}.resource_type = ${scope.resourceType}` +
-    ` AND ${s}.resource_id = r.id AND ${s}.param = ${scope.bind(param, 'text')}`;
-  return { expr: `${s}.${column}`, type: PARAM_SORT_TYPES[valueType], nullable: true, direction, join };
+    ` AND ${s}.resource_id = r.id AND ${s}.param = ${bound}`;
+  return { expr: `${s}.${column}`, type: PARAM_SORT_TYPES[valueType], nullable: true, direction, join, param: bound };
 }
 
 function orderByTerm(key: SortKey): string {

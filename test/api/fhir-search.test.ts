@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { PUBLIC_URL, startTestApp, type Tenant, type TestApp } from '../helpers/app.js';
+import { searchAllPages } from '../helpers/fhir-search.js';
 
 /** Search semantics through HTTP: chains, _has, common parameters, modifiers, composites. */
 
@@ -208,6 +209,42 @@ describe('composite, number and quantity', () => {
     assert.deepEqual(await ids('RiskAssessment?probability=eb0.9'), ['risk1']);
     assert.deepEqual(await ids('RiskAssessment?probability=sa0.8'), []);
   });
+});
+
+describe('sorting a whole type on a date or a number (read from the sort index)', () => {
+  let own: Tenant;
+  const observation = (id: string, extra: Record<string, unknown>) => ({ resourceType: 'Observation', id, status: 'final', code: { text: 'sorted' }, ...extra });
+
+  before(async () => {
+    own = await t.createTenant();
+    const other = await t.createTenant();
+    await put(observation('s-a', { effectiveDateTime: '2020-01-01', valueQuantity: quantity(5, 'mg') }), own.keys.test);
+    await put(observation('s-b', { effectivePeriod: { start: '2019-06-01', end: '2021-01-01' }, valueQuantity: quantity(7, 'mg') }), own.keys.test);
+    await put(observation('s-c', { effectiveDateTime: '2020-01-01' }), own.keys.test);
+    await put(observation('s-d', { valueQuantity: quantity(1, 'mg') }), own.keys.test);
+    await put(observation('s-e', {}), own.keys.test);
+    await put(observation('s-f', { effectiveDateTime: '2018-01-01', valueQuantity: quantity(3, 'mg') }), own.keys.test);
+    const deleted = await t.request('DELETE', '/v1/fhir/Observation/s-f', { key: own.keys.test });
+    assert.equal(deleted.status, 204);
+    await put(observation('s-g', { effectiveDateTime: '2000-01-01', valueQuantity: quantity(0.5, 'mg') }), other.keys.test);
+  });
+
+  const cases: Array<[string, string[], string]> = [
+    ['_sort=date', ['s-b', 's-a', 's-c', 's-d', 's-e'], 'by start: 2019-06-01, then 2020-01-01 twice (by id); no date last, by id'],
+    ['_sort=-date', ['s-b', 's-c', 's-a', 's-e', 's-d'], "by end: s-b's period ends 2021; the 2020-01-01 pair by id descending; no date last, by id descending"],
+    ['_sort=date,_id', ['s-b', 's-a', 's-c', 's-d', 's-e'], 'the same as _sort=date'],
+    ['_sort=value-quantity', ['s-d', 's-a', 's-b', 's-c', 's-e'], '1, 5, 7 mg; no value last'],
+    ['_sort=-value-quantity', ['s-b', 's-a', 's-d', 's-e', 's-c'], '7, 5, 1 mg; no value last, by id descending'],
+  ];
+  for (const [query, expected, why] of cases) {
+    test(`${query}: ${why}; the deleted one and another tenant's never appear`, async () => {
+      for (const count of [1, 2, 3, 5]) {
+        const walk = await searchAllPages(t, own.keys.test, `Observation?${query}&_count=${count}`);
+        assert.deepEqual(walk.entries, expected.map((id) => `Observation/${id}`), `_count=${count}`);
+        assert.equal(walk.pages.length, Math.ceil(expected.length / count), `_count=${count}: no empty last page`);
+      }
+    });
+  }
 });
 
 describe('dates as ranges', () => {

@@ -115,6 +115,13 @@ async function insertManyPatients(tx: Tx, partition: number, count: number): Pro
      UNION ALL SELECT $1::integer, 'Patient', 'm' || n, 'gender', $3::text, 'male' FROM generate_series(10, $2::integer, 10) AS n`,
     [partition, count, GENDER_SYSTEM],
   );
+  // Birth dates in patient order, but none for every 1000th patient: a sort read from the index.
+  await tx.query(
+    `INSERT INTO search_sort (partition_id, resource_type, resource_id, param, asc_date, desc_date)
+     SELECT $1, 'Patient', 'm' || n, 'birthdate', d, d + interval '1 day' - interval '1 millisecond'
+     FROM generate_series(1, $2::integer) AS n, LATERAL (SELECT timestamptz '1950-01-01T00:00:00Z' + n * interval '1 day' AS d) AS day WHERE n % 1000 <> 0`,
+    [partition, count],
+  );
   // An Observation per patient: code 'common' on each (more than a walk hashes), 'medium' on every
   // 20th, 'rare' on every 200th; the same values under category, a token a _has lists from
   // search_token (the code's coded references are listed from search_coded_reference, migration 011).
@@ -140,6 +147,8 @@ async function insertManyPatients(tx: Tx, partition: number, count: number): Pro
 
 // ---------------------------------------------------------------------------------------------
 // Tests
+
+interface PlanNode { 'Actual Rows': number; 'Actual Loops': number; Plans?: PlanNode[] }
 
 describe('search against PostgreSQL', () => {
   let testDb: TestDatabase;
@@ -279,6 +288,33 @@ describe('search against PostgreSQL', () => {
     assert.deepEqual(await ids({ _sort: '-birthdate' }), ['p4', 'p2', 'p1', 'p6', 'p3']);
     assert.deepEqual(await ids({ _sort: 'name' }), ['p3', 'p2', 'p4', 'p1', 'p6']);
     assert.deepEqual(await ids({ _sort: '-name' }), ['p3', 'p2', 'p1', 'p6', 'p4']);
+  });
+
+  it('reads a filterless date sort from the sort index: page-size rows, not every resource of the type', async () => {
+    const plan = planSearch(parseSearch('Patient', { _sort: '-birthdate', _count: '5' }));
+    const { text, values } = compileSearch(plan, 3);
+    const [{ 'QUERY PLAN': [explained] }] = await testDb.db.read((tx) => tx.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, values));
+    const rowsRead = (node: PlanNode): number => Math.max(node['Actual Rows'] * node['Actual Loops'], ...(node.Plans ?? []).map(rowsRead));
+    assert.ok(rowsRead(explained.Plan) <= 6, `a node of the plan read ${rowsRead(explained.Plan)} rows`);
+    assert.deepEqual(await ids({ _sort: '-birthdate', _count: '5' }, 3), ['m10001', 'm9999', 'm9998', 'm9997', 'm9996']);
+    assert.deepEqual(await ids({ _sort: 'birthdate,_id', _count: '3' }, 3), ['m1', 'm2', 'm3']);
+  });
+
+  it('pages a filterless sort read from the index through to the resources without a value', async () => {
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await search(3, { _sort: 'birthdate', _count: '400' }, { cursor });
+      assert.ok(page.rows.length > 0, 'no empty page');
+      seen.push(...page.rows.map((row) => row.id));
+      cursor = page.cursor;
+    } while (cursor && seen.length <= 10_001);
+    assert.equal(seen.length, 10_001);
+    assert.equal(new Set(seen).size, 10_001, 'no row twice');
+    assert.deepEqual(seen.slice(0, 2), ['m1', 'm2']);
+    // Missing values last, by id: the ten patients without a birth date.
+    assert.deepEqual(seen.slice(-10), ['m1000', 'm10000', 'm2000', 'm3000', 'm4000', 'm5000', 'm6000', 'm7000', 'm8000', 'm9000']);
+    assert.equal(seen[seen.length - 11], 'm10001');
   });
 
   it('sorts by _id, _lastUpdated and the simplified API default (created, newest first)', async () => {

@@ -168,7 +168,7 @@ describe('compileSearch', () => {
       {
         resourceType: 'Patient',
         filters: [],
-        sort: [{ by: 'param', param: 'birthdate', valueType: 'date', direction: 'desc' }],
+        sort: [{ by: 'param', param: 'family', valueType: 'text', direction: 'desc' }],
         pageSize: 5,
         after: { values: [null], id: 'p3' },
         total: 'none',
@@ -178,9 +178,36 @@ describe('compileSearch', () => {
     assertSafe(sql);
     assert.match(sql.text, /LEFT JOIN search_sort s1 ON s1\.partition_id = \$1::integer AND s1\.resource_type = \$2::text/);
     // The matches are found before their sort rows are joined; the keyset applies after the join.
-    assert.match(sql.text, / OFFSET 0\) AS r\nLEFT JOIN search_sort s1 .*\nWHERE \(s1\.desc_date IS NULL AND r\.id < /);
-    assert.match(sql.text, /ORDER BY s1\.desc_date DESC NULLS LAST, r\.id DESC/);
-    assert.match(sql.text, /\(s1\.desc_date IS NULL AND r\.id < \$\d+::text\)/);
+    assert.match(sql.text, / OFFSET 0\) AS r\nLEFT JOIN search_sort s1 .*\nWHERE \(s1\.desc_text IS NULL AND r\.id < /);
+    assert.match(sql.text, /ORDER BY s1\.desc_text DESC NULLS LAST, r\.id DESC/);
+    assert.match(sql.text, /\(s1\.desc_text IS NULL AND r\.id < \$\d+::text\)/);
+  });
+
+  it('reads a filterless date or number sort from the sort index, the resources without a value after', () => {
+    const query = (after?: SearchQuery['after']): SearchQuery => ({
+      resourceType: 'Patient', filters: [], sort: [{ by: 'param', param: 'birthdate', valueType: 'date', direction: 'desc' }], pageSize: 5, total: 'none', ...(after ? { after } : {}),
+    });
+    const first = compileSearch(query(), PARTITION);
+    assertSafe(first);
+    // In index order (migration 012), each row kept if its resource is live, up to the page.
+    assert.match(first.text, /^WITH valued AS MATERIALIZED \(\nSELECT s2\.desc_date AS o0, s2\.resource_id AS o1 FROM search_sort s2\nWHERE [^\n]*s2\.param = \$3::text AND s2\.desc_date IS NOT NULL\n/);
+    assert.match(first.text, /ORDER BY s2\.desc_date DESC, s2\.resource_id DESC LIMIT 6\)/);
+    // Then those without a value, by id, for what the first part left of the page.
+    assert.match(first.text, /ORDER BY r\.id DESC LIMIT \(SELECT 6 - count\(\*\) FROM valued\)\)/);
+    assert.match(first.text, /ORDER BY page\.o0 DESC NULLS LAST, page\.o1 DESC$/);
+    // A cursor on a value resumes in the index; one on a missing value, among the missing only.
+    const onValue = compileSearch(query({ values: ['2000-01-01T00:00:00.000000Z'], id: 'p3' }), PARTITION);
+    assert.match(onValue.text, /AND \(s2\.desc_date, s2\.resource_id\) < \(\$4::timestamptz, \$5::text\)/);
+    assert.doesNotMatch(onValue.text, /r\.id < /);
+    const onMissing = compileSearch(query({ values: [null], id: 'p3' }), PARTITION);
+    assert.match(onMissing.text, /s2\.desc_date IS NOT NULL AND FALSE\n/);
+    assert.match(onMissing.text, /NOT r\.deleted AND r\.id < \$4::text\n/);
+    // A filter, a text sort or a second sort key keep the scanned shape.
+    for (const other of [
+      { ...query(), filters: [{ kind: 'token', param: 'gender', negate: false, anyOf: [{ match: 'code', code: 'male' }] }] } satisfies SearchQuery,
+      { ...query(), sort: [{ by: 'param', param: 'family', valueType: 'text', direction: 'desc' }] } satisfies SearchQuery,
+      { ...query(), sort: [...query().sort, { by: 'lastUpdated', direction: 'desc' }] } satisfies SearchQuery,
+    ]) assert.doesNotMatch(compileSearch(other, PARTITION).text, /valued/);
   });
 
   it('walks the sort index first when the filters may match many, and not when they name resources or sort on a parameter', () => {

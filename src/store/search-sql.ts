@@ -76,7 +76,7 @@ export function compileSearch(query: SearchQuery, partitionId: number, form: Pag
   const first = form === 'driven first' ? drivenFirstFilter(query) : undefined;
   if (form === 'driven first' && !first) throw new RangeError('no filter of this search drives it first');
   const driver = first ? undefined : mergeDriver(query);
-  const indexed = first || driver ? undefined : indexedSort(query);
+  const indexed = first || driver || query.filters.length > 0 || query.pageSize === 0 ? undefined : indexedSort(query);
   const { page, direct } =
     first ? { page: drivenFirstPage(query, first, keys, scope, ctes), direct: false }
     : driver ? { page: mergedPage(query, driver, keys, scope, ctes), direct: false }
@@ -167,12 +167,15 @@ function scannedPage(query: SearchQuery, keys: SortKey[], scope: Scope, ctes: st
       if (listed(filter) || hoistsHash(filter, walked)) counts.push({ name: scope.nextCountName(), filter });
       return filterCondition(filter, scope, walked);
     });
-    ctes.push(...scope.counts, [
+    const budget = walkLimit(counts, query.pageSize);
+    const indexed = query.sort[0].by === 'param' ? indexedSort(query) : undefined;
+    ctes.push(...scope.counts, (indexed ? sortIndexWalk(query, indexed, keys, columns, budget, scope) : [
       'walk AS MATERIALIZED (',
-      `SELECT ${outputs} FROM (SELECT ${columns.join(', ')} FROM resources r WHERE ${[...resourceConditions(scope), ...keyset].join(' AND ')} ORDER BY ${orderBy} LIMIT ${walkLimit(counts, query.pageSize)}) AS r`,
+      `SELECT ${outputs} FROM (SELECT ${columns.join(', ')} FROM resources r WHERE ${[...resourceConditions(scope), ...keyset].join(' AND ')} ORDER BY ${orderBy} LIMIT ${budget}) AS r`,
+    ]).concat([
       `WHERE ${tests.join(' AND ')}`,
-      `ORDER BY ${orderBy} LIMIT ${limit})`,
-    ].join('\n'));
+      `ORDER BY ${indexed ? walkOrder(indexed) : orderBy} LIMIT ${limit})`,
+    ]).join('\n'));
     const notWalked = `r.id NOT IN (SELECT ${ids} FROM walk)`;
     const rest = `(SELECT ${limit} - count(*) FROM walk)`;
     // One search completes the page: driven by the first filter the walk counted as matching few,
@@ -185,7 +188,7 @@ function scannedPage(query: SearchQuery, keys: SortKey[], scope: Scope, ctes: st
       const candidates = `SELECT DISTINCT d.resource_id AS id FROM (${counted(name)}) AS d`;
       const others = query.filters.filter((other) => other !== filter);
       return [
-        `SELECT ${outputs} FROM ${drivenMatches(candidates, others, scope)} WHERE ${[...keyset, notWalked, ...chosen].join(' AND ')}`,
+        `SELECT ${outputs} FROM ${drivenMatches(candidates, others, scope)}${sortJoins.map((join) => `\n${join}`).join('')} WHERE ${[...keyset, notWalked, ...chosen].join(' AND ')}`,
         `ORDER BY ${orderBy} LIMIT ${rest}`,
       ].join('\n');
     });
@@ -199,16 +202,38 @@ function scannedPage(query: SearchQuery, keys: SortKey[], scope: Scope, ctes: st
 type IndexedSort = SortSpec & { by: 'param'; valueType: 'date' | 'number' };
 
 /**
- * The sort a filterless search reads in order from search_sort (sortIndexPage), if any. With a
- * filter the matches are found first and their sort rows joined (scannedPage): an ordered walk
- * would have to test each row for filters that may match almost none.
+ * The query's sort when search_sort's indexes keep it in order: one date or number parameter, or
+ * that and `_id` in the same direction (the appended tie-breaker anyway). A filterless search reads
+ * its page from the index (sortIndexPage); a filtered one walks it (scannedPage).
  */
 function indexedSort(query: SearchQuery): IndexedSort | undefined {
   const [spec, tieBreaker] = query.sort;
-  if (query.filters.length > 0 || query.pageSize === 0 || spec?.by !== 'param') return undefined;
-  // `_sort=date` or `_sort=date,_id`: the id, in the same direction, is the appended tie-breaker anyway.
+  if (spec?.by !== 'param') return undefined;
   const ordered = query.sort.length === 1 || (query.sort.length === 2 && tieBreaker.by === 'id' && tieBreaker.direction === spec.direction);
   return ordered && (spec.valueType === 'date' || spec.valueType === 'number') ? (spec as IndexedSort) : undefined;
+}
+
+/**
+ * The sort's search_sort rows that have a value, after the query's cursor, in sort order, at most
+ * `limit`: `sort_value, resource_id`, read from migration 012's index. A cursor on a missing value
+ * is past them all. `extra` adds conditions on the row (alias given).
+ */
+function sortIndexRows(query: SearchQuery, sort: IndexedSort, param: string, scope: Scope, limit: string, extra: (row: string) => string[] = () => []): string {
+  const column = SORT_COLUMNS[sort.valueType][sort.direction];
+  const [value, id] = query.after ? cursorValues(query.sort, query.after) : [undefined, undefined];
+  const operator = sort.direction === 'asc' ? '>' : '<';
+  const direction = sort.direction === 'asc' ? 'ASC' : 'DESC';
+  const s = scope.alias('s');
+  const after = value === undefined ? [] : value === null ? ['FALSE'] : [`(${s}.${column}, ${s}.resource_id) ${operator} (${scope.bind(value, PARAM_SORT_TYPES[sort.valueType])}, ${scope.bind(id, 'text')})`];
+  const conditions = [`${s}.partition_id = ${scope.partition}`, `${s}.resource_type = ${scope.resourceType}`, `${s}.param = ${param}`, `${s}.${column} IS NOT NULL`, ...after, ...extra(s)];
+  return `SELECT ${s}.${column} AS sort_value, ${s}.resource_id FROM search_sort ${s}\nWHERE ${conditions.join(' AND ')}\nORDER BY ${s}.${column} ${direction}, ${s}.resource_id ${direction} LIMIT ${limit}`;
+}
+
+/** A filterless search's sort key parameter, bound by sortKeys. */
+function sortParam(keys: SortKey[]): string {
+  const param = keys[0].param;
+  if (keys.length !== 2 || !param) throw new RangeError('an indexed sort has its parameter key and the id tie-breaker');
+  return param;
 }
 
 /**
@@ -219,37 +244,46 @@ function indexedSort(query: SearchQuery): IndexedSort | undefined {
  * never starts it. A cursor on a missing value resumes in the second half only.
  */
 function sortIndexPage(query: SearchQuery, sort: IndexedSort, keys: SortKey[], scope: Scope, ctes: string[]): string {
-  const param = keys[0].param;
-  if (keys.length !== 2 || !param) throw new RangeError('an indexed sort has its parameter key and the id tie-breaker');
+  const param = sortParam(keys);
   const column = SORT_COLUMNS[sort.valueType][sort.direction];
-  const type = PARAM_SORT_TYPES[sort.valueType];
   const limit = query.pageSize + 1;
-  const [value, id] = query.after ? cursorValues(query.sort, query.after) : [undefined, undefined];
+  // Fenced (probeFence): a probe per row read, which stops with the page; as a join PostgreSQL
+  // hashed every row of the type first.
+  const live = (row: string) => [`EXISTS (SELECT 1 FROM resources r WHERE ${resourceConditions(scope).join(' AND ')} AND r.id = ${row}.resource_id OFFSET 0)`];
+  ctes.push(`valued AS MATERIALIZED (\nSELECT sort_value AS o0, resource_id AS o1 FROM (${sortIndexRows(query, sort, param, scope, String(limit), live)}) AS v)`);
+  const id = query.after && cursorValues(query.sort, query.after)[0] === null ? query.after.id : undefined;
   const operator = sort.direction === 'asc' ? '>' : '<';
-  const direction = sort.direction === 'asc' ? 'ASC' : 'DESC';
-  const s = scope.alias('s');
-  const valuedAfter = value === undefined ? [] : value === null ? ['FALSE'] : [`(${s}.${column}, ${s}.resource_id) ${operator} (${scope.bind(value, type)}, ${scope.bind(id, 'text')})`];
-  ctes.push([
-    'valued AS MATERIALIZED (',
-    `SELECT ${s}.${column} AS o0, ${s}.resource_id AS o1 FROM search_sort ${s}`,
-    `WHERE ${[`${s}.partition_id = ${scope.partition}`, `${s}.resource_type = ${scope.resourceType}`, `${s}.param = ${param}`, `${s}.${column} IS NOT NULL`, ...valuedAfter].join(' AND ')}`,
-    // Fenced (probeFence): a probe per row read, which stops with the page; as a join PostgreSQL
-    // hashed every row of the type first.
-    `  AND EXISTS (SELECT 1 FROM resources r WHERE ${resourceConditions(scope).join(' AND ')} AND r.id = ${s}.resource_id OFFSET 0)`,
-    `ORDER BY ${s}.${column} ${direction}, ${s}.resource_id ${direction} LIMIT ${limit})`,
-  ].join('\n'));
   const t = scope.alias('s');
-  const missingAfter = value === null ? [`r.id ${operator} ${scope.bind(id, 'text')}`] : [];
   const missing = [
-    `SELECT NULL::${type} AS o0, r.id AS o1 FROM resources r`,
-    `WHERE ${[...resourceConditions(scope), ...missingAfter].join(' AND ')}`,
+    `SELECT NULL::${PARAM_SORT_TYPES[sort.valueType]} AS o0, r.id AS o1 FROM resources r`,
+    `WHERE ${[...resourceConditions(scope), ...(id === undefined ? [] : [`r.id ${operator} ${scope.bind(id, 'text')}`])].join(' AND ')}`,
     // The row's value by primary key, one probe per resource walked: with the value tested in the
     // subquery, PostgreSQL probed the partial value index, whose resource_id follows the value.
     `  AND (SELECT ${t}.${column} FROM search_sort ${t} WHERE ${t}.partition_id = ${scope.partition} AND ${t}.resource_type = ${scope.resourceType}` +
       ` AND ${t}.resource_id = r.id AND ${t}.param = ${param}) IS NULL`,
-    `ORDER BY r.id ${direction} LIMIT (SELECT ${limit} - count(*) FROM valued))`,
+    `ORDER BY r.id ${sort.direction === 'asc' ? 'ASC' : 'DESC'} LIMIT (SELECT ${limit} - count(*) FROM valued))`,
   ].join('\n');
   return `SELECT * FROM valued\nUNION ALL\n(${missing}`;
+}
+
+/**
+ * The head of a walk over a date or number sort (scannedPage): up to `budget` of the sort's
+ * search_sort rows in order, each with its live resource's columns for the filters' tests (the
+ * resources without a value, which come after, are left to the search that completes the page).
+ */
+function sortIndexWalk(query: SearchQuery, sort: IndexedSort, keys: SortKey[], columns: string[], budget: string, scope: Scope): string[] {
+  const live = `SELECT ${columns.join(', ')} FROM resources r WHERE ${[...resourceConditions(scope), 'r.id = w.resource_id'].join(' AND ')} OFFSET 0`;
+  return [
+    'walk AS MATERIALIZED (',
+    `SELECT r.sort_value AS o0, r.id AS o1 FROM (SELECT w.sort_value, r.* FROM (${sortIndexRows(query, sort, sortParam(keys), scope, budget)}) AS w`,
+    `CROSS JOIN LATERAL (${live}) AS r) AS r`,
+  ];
+}
+
+/** A walk's order over its sort values (sortIndexWalk). */
+function walkOrder(sort: IndexedSort): string {
+  const direction = sort.direction === 'asc' ? 'ASC' : 'DESC';
+  return `r.sort_value ${direction}, r.id ${direction}`;
 }
 
 /**
@@ -287,7 +321,7 @@ function drivenFirstPage(query: SearchQuery, first: RangeFilter, keys: SortKey[]
   const candidates = 'SELECT DISTINCT resource_id AS id FROM first_ids';
   const others = query.filters.filter((filter) => filter !== first);
   return [
-    `SELECT ${keys.map((key, i) => `${key.expr} AS o${i}`).join(', ')} FROM ${drivenMatches(candidates, others, scope)} WHERE ${[...keyset, DRIVEN_FIRST_FITS].join(' AND ')}`,
+    `SELECT ${keys.map((key, i) => `${key.expr} AS o${i}`).join(', ')} FROM ${drivenMatches(candidates, others, scope)}${keys.map((key) => (key.join ? `\n${key.join}` : '')).join('')} WHERE ${[...keyset, DRIVEN_FIRST_FITS].join(' AND ')}`,
     `ORDER BY ${keys.map(orderByTerm).join(', ')} LIMIT ${query.pageSize + 1}`,
   ].join('\n');
 }
@@ -514,12 +548,11 @@ function referencedKeys(includes: ReferenceInclude[], pageSize: number, scope: S
  */
 function walkable(query: SearchQuery): boolean {
   const direction = query.sort[0]?.direction;
-  return (
-    query.pageSize > 0 &&
-    query.filters.length > 0 &&
-    query.sort.every((spec) => spec.by !== 'param' && spec.direction === direction) &&
-    !namesResources(query)
-  );
+  const onResources = query.sort.every((spec) => spec.by !== 'param' && spec.direction === direction);
+  // Dates, not numbers: a code's dates are spread through everyone's, but its values are bunched
+  // among values of other units (heights in cm amid cholesterol in mg/dL), so a walk in value order
+  // meets a code's rows only where its range begins, if at all within its budget.
+  return query.pageSize > 0 && query.filters.length > 0 && (onResources || indexedSort(query)?.valueType === 'date') && !namesResources(query);
 }
 
 /** Whether one of the query's filters names particular resources (a reference, `_id`, a compartment): those match few. */

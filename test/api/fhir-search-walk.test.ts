@@ -38,6 +38,10 @@ const CROWD = 120;
 /** Observation i's subject: patient 0–4 before #250, 5–9 after; every 37th dangles, every 61st is one of the crowd. */
 const subjectOf = (i: number) => (i % 37 === 0 ? 'missing' : i % 61 === 0 ? `crowd-${i % CROWD}` : i < 250 ? `p${i % 5}` : `p${5 + (i % 5)}`);
 
+/** Observation i's effective day: a permutation of i (7 and SIZE are coprime), none for every 7th. */
+const dated = (i: number) => i % 7 !== 0;
+const dayOf = (i: number) => new Date(Date.UTC(2020, 0, 1) + ((i * 7) % SIZE) * 86_400_000).toISOString().slice(0, 10);
+
 let t: TestApp;
 let tenant: Tenant;
 
@@ -67,6 +71,7 @@ before(async () => {
         code: { coding: [{ system: 'http://example.org/codes', code: codeOf(i) }, ...sparseCodings(i)] },
         subject: { reference: `Patient/${subjectOf(i)}` },
         valueQuantity: { value: i, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' },
+        ...(dated(i) ? { effectiveDateTime: dayOf(i) } : {}),
       };
       return { resource, request: { method: 'PUT', url: `Observation/${idOf(i)}` } };
     });
@@ -89,6 +94,14 @@ const subjectNamed = (family: string) => (i: number) => {
 function expected(keep: (i: number) => boolean, descending = false): string[] {
   const indices = Array.from({ length: SIZE }, (_, i) => i).filter(keep);
   return (descending ? indices.reverse() : indices).map((i) => `Observation/${idOf(i)}`);
+}
+
+/** The indices that satisfy `keep` by effective day, those without one after, by id; both in one direction. */
+function byDay(keep: (i: number) => boolean, descending = false): string[] {
+  const indices = Array.from({ length: SIZE }, (_, i) => i).filter(keep);
+  const valued = indices.filter(dated).sort((a, b) => dayOf(a).localeCompare(dayOf(b)));
+  const missing = indices.filter((i) => !dated(i));
+  return (descending ? [...valued.reverse(), ...missing.reverse()] : [...valued, ...missing]).map((i) => `Observation/${idOf(i)}`);
 }
 
 describe('walk-first search pages', () => {
@@ -137,6 +150,15 @@ describe('walk-first search pages', () => {
     // Several target types, and two links, are probed from the walked row too.
     ['Observation?subject.name=beta&_count=3', expected(subjectNamed('Beta'))],
     ['Observation?subject:Patient.organization.name=acme&_count=6&_sort=-_lastUpdated', expected((i) => i !== DELETED && /^p[5-9]$/.test(subjectOf(i)), true)],
+    // Sorted on a date: walked in the order of search_sort's date index (migration 012), the
+    // resources without a date left to the search that completes the page.
+    ['Observation?code=common&_count=2&_sort=date', byDay((i) => codeOf(i) === 'common')],
+    ['Observation?code=common&_count=7&_sort=-date', byDay((i) => codeOf(i) === 'common', true)],
+    ['Observation?code=rare&_count=2&_sort=-date', byDay((i) => RARE.has(i), true)],
+    ['Observation?code=sparse&_count=3&_sort=date', byDay(isSparse)],
+    ['Observation?status=final&_count=40&_sort=-date,-_id', byDay((i) => i !== DELETED, true)],
+    ['Observation?code=other&value-quantity=gt250&_count=4&_sort=date', byDay((i) => codeOf(i) === 'other' && i > 250 && i !== DELETED)],
+    ['Observation?subject:Patient.name=epsilon&_count=3&_sort=-date', byDay(subjectNamed('Epsilon'), true)],
   ];
   for (const [query, want] of cases) {
     test(query, async () => {

@@ -190,7 +190,7 @@ describe('compileSearch', () => {
     const first = compileSearch(query(), PARTITION);
     assertSafe(first);
     // In index order (migration 012), each row kept if its resource is live, up to the page.
-    assert.match(first.text, /^WITH valued AS MATERIALIZED \(\nSELECT s2\.desc_date AS o0, s2\.resource_id AS o1 FROM search_sort s2\nWHERE [^\n]*s2\.param = \$3::text AND s2\.desc_date IS NOT NULL\n/);
+    assert.match(first.text, /^WITH valued AS MATERIALIZED \(\nSELECT sort_value AS o0, resource_id AS o1 FROM \(SELECT s2\.desc_date AS sort_value, s2\.resource_id FROM search_sort s2\nWHERE [^\n]*s2\.param = \$3::text AND s2\.desc_date IS NOT NULL AND EXISTS \(/);
     assert.match(first.text, /ORDER BY s2\.desc_date DESC, s2\.resource_id DESC LIMIT 6\)/);
     // Then those without a value, by id, for what the first part left of the page.
     assert.match(first.text, /ORDER BY r\.id DESC LIMIT \(SELECT 6 - count\(\*\) FROM valued\)\)/);
@@ -200,17 +200,26 @@ describe('compileSearch', () => {
     assert.match(onValue.text, /AND \(s2\.desc_date, s2\.resource_id\) < \(\$4::timestamptz, \$5::text\)/);
     assert.doesNotMatch(onValue.text, /r\.id < /);
     const onMissing = compileSearch(query({ values: [null], id: 'p3' }), PARTITION);
-    assert.match(onMissing.text, /s2\.desc_date IS NOT NULL AND FALSE\n/);
+    assert.match(onMissing.text, /s2\.desc_date IS NOT NULL AND FALSE AND EXISTS /);
     assert.match(onMissing.text, /NOT r\.deleted AND r\.id < \$4::text\n/);
     // A filter, a text sort or a second sort key keep the scanned shape.
+    const male: SearchFilter = { kind: 'token', param: 'gender', negate: false, anyOf: [{ match: 'code', code: 'male' }] };
     for (const other of [
-      { ...query(), filters: [{ kind: 'token', param: 'gender', negate: false, anyOf: [{ match: 'code', code: 'male' }] }] } satisfies SearchQuery,
+      { ...query(), filters: [male] } satisfies SearchQuery,
       { ...query(), sort: [{ by: 'param', param: 'family', valueType: 'text', direction: 'desc' }] } satisfies SearchQuery,
       { ...query(), sort: [...query().sort, { by: 'lastUpdated', direction: 'desc' }] } satisfies SearchQuery,
     ]) assert.doesNotMatch(compileSearch(other, PARTITION).text, /valued/);
+    // With a filter, a date sort is walked in the index's order, each row's resource tested; a
+    // number sort is not (its values bunch by unit), so it joins the matches' sort rows.
+    const walked = compileSearch({ ...query(), filters: [male] }, PARTITION);
+    assertSafe(walked);
+    assert.match(walked.text, /\nwalk AS MATERIALIZED \(\nSELECT r\.sort_value AS o0, r\.id AS o1 FROM \(SELECT w\.sort_value, r\.\* FROM \(SELECT s\d+\.desc_date AS sort_value, s\d+\.resource_id FROM search_sort s\d+\n/);
+    assert.match(walked.text, /ORDER BY r\.sort_value DESC, r\.id DESC LIMIT 6\)/);
+    const byNumber = compileSearch({ ...query(), filters: [male], sort: [{ by: 'param', param: 'length', valueType: 'number', direction: 'asc' }] }, PARTITION);
+    assert.doesNotMatch(byNumber.text, /walk AS/);
   });
 
-  it('walks the sort index first when the filters may match many, and not when they name resources or sort on a parameter', () => {
+  it('walks the sort index first when the filters may match many, and not when they name resources or sort on a number or a text', () => {
     const code: SearchFilter = { kind: 'token', param: 'code', negate: false, anyOf: [{ match: 'code', code: 'x' }] };
     const patient: SearchFilter = { kind: 'reference', param: 'patient', anyOf: [{ match: 'target', targetType: 'Patient', targetId: 'p1' }] };
     const query = (filters: SearchFilter[], sort: SearchQuery['sort']): SearchQuery => ({ resourceType: 'Observation', filters, sort, pageSize: 20, total: 'none' });
@@ -314,7 +323,9 @@ describe('compileSearch', () => {
     }
     for (const notWalked of [
       query([code, patient], [{ by: 'created', direction: 'desc' }]),
-      query([code], [{ by: 'param', param: 'date', valueType: 'date', direction: 'desc' }]),
+      // Numbers bunch by unit: a walk in value order would rarely meet a code's rows.
+      query([code], [{ by: 'param', param: 'value-quantity', valueType: 'number', direction: 'desc' }]),
+      query([code], [{ by: 'param', param: 'code', valueType: 'text', direction: 'desc' }]),
       query([code], [{ by: 'lastUpdated', direction: 'desc' }, { by: 'id', direction: 'asc' }]),
       query([], [{ by: 'lastUpdated', direction: 'desc' }]),
     ]) {
@@ -410,9 +421,13 @@ describe('compileSearch', () => {
     const compartment: SearchFilter = { kind: 'compartment', params: ['subject', 'performer'], targetType: 'Patient', targetIds: ['p1'] };
     assert.match(compileSearch(query([compartment], byDate), PARTITION).text, /AS m WHERE TRUE OFFSET 0\) AS m\nCROSS JOIN LATERAL /);
     const url: SearchFilter = { kind: 'reference', param: 'patient', anyOf: [{ match: 'url', reference: 'http://x/Patient/p1' }] };
-    for (const undriven of [query([url], byDate), query([code], byDate), query([patient], [{ by: 'created', direction: 'desc' }])]) {
+    for (const undriven of [query([url], byDate), query([patient], [{ by: 'created', direction: 'desc' }])]) {
       assert.doesNotMatch(compileSearch(undriven, PARTITION).text, /CROSS JOIN LATERAL \(SELECT r\.id/);
     }
+    // A code alone is walked in date order (search_sort's index), and driven by its own matches when few.
+    const byCode = compileSearch(query([code], byDate), PARTITION).text;
+    assert.doesNotMatch(byCode, /AS s JOIN search_reference/);
+    assert.match(byCode, /\nwalk AS MATERIALIZED \(\nSELECT r\.sort_value AS o0/);
   });
 
   it('lists a composite of one code and one quantity from the lead index: it counts, hashes and drives like a code', () => {

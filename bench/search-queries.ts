@@ -115,6 +115,16 @@ export const QUERIES: MixQuery[] = [
     values: (s) => [s.code],
   },
   {
+    // A whole category newest first: the parameter sort that times out elsewhere.
+    name: 'Observation?category&_sort=-date',
+    samples: randomRows("SELECT code AS category FROM search_token WHERE partition_id = $1 AND resource_type = 'Observation' AND param = 'category'"),
+    api: (s) => `/v1/fhir/Observation?category=${q(s.category)}&_sort=-date`,
+    sql: `SELECT r.content FROM resources r ${sortJoin('date')}
+      WHERE ${live('Observation')} AND ${matching('search_token', 'Observation', 'category', 'code = $2')}
+      ORDER BY s.desc_date DESC NULLS LAST, r.id DESC LIMIT 21`,
+    values: (s) => [s.category],
+  },
+  {
     name: 'Observation?_sort=-_lastUpdated',
     samples: 'SELECT 1 AS broad',
     api: () => '/v1/fhir/Observation?_sort=-_lastUpdated',

@@ -229,7 +229,7 @@ function sortIndexRows(query: SearchQuery, sort: IndexedSort, param: string, sco
   return `SELECT ${s}.${column} AS sort_value, ${s}.resource_id FROM search_sort ${s}\nWHERE ${conditions.join(' AND ')}\nORDER BY ${s}.${column} ${direction}, ${s}.resource_id ${direction} LIMIT ${limit}`;
 }
 
-/** A filterless search's sort key parameter, bound by sortKeys. */
+/** The bound parameter name of an indexed sort's key (sortKeys binds it). */
 function sortParam(keys: SortKey[]): string {
   const param = keys[0].param;
   if (keys.length !== 2 || !param) throw new RangeError('an indexed sort has its parameter key and the id tie-breaker');
@@ -267,9 +267,10 @@ function sortIndexPage(query: SearchQuery, sort: IndexedSort, keys: SortKey[], s
 }
 
 /**
- * The head of a walk over a date or number sort (scannedPage): up to `budget` of the sort's
- * search_sort rows in order, each with its live resource's columns for the filters' tests (the
- * resources without a value, which come after, are left to the search that completes the page).
+ * The head of a walk over a date sort (scannedPage; walkable says why not numbers): up to `budget`
+ * of the sort's search_sort rows in order, each with its live resource's columns for the filters'
+ * tests (the resources without a value, which come after, are left to the search that completes
+ * the page).
  */
 function sortIndexWalk(query: SearchQuery, sort: IndexedSort, keys: SortKey[], columns: string[], budget: string, scope: Scope): string[] {
   const live = `SELECT ${columns.join(', ')} FROM resources r WHERE ${[...resourceConditions(scope), 'r.id = w.resource_id'].join(' AND ')} OFFSET 0`;

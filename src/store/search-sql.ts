@@ -168,7 +168,7 @@ function scannedPage(query: SearchQuery, keys: SortKey[], scope: Scope, ctes: st
       return filterCondition(filter, scope, walked);
     });
     const budget = walkLimit(counts, query.pageSize);
-    const indexed = query.sort[0].by === 'param' ? indexedSort(query) : undefined;
+    const indexed = indexedSort(query);
     ctes.push(...scope.counts, (indexed ? sortIndexWalk(query, indexed, keys, columns, budget, scope) : [
       'walk AS MATERIALIZED (',
       `SELECT ${outputs} FROM (SELECT ${columns.join(', ')} FROM resources r WHERE ${[...resourceConditions(scope), ...keyset].join(' AND ')} ORDER BY ${orderBy} LIMIT ${budget}) AS r`,

@@ -221,8 +221,7 @@ function indexedSort(query: SearchQuery): IndexedSort | undefined {
 function sortIndexRows(query: SearchQuery, sort: IndexedSort, param: string, scope: Scope, limit: string, extra: (row: string) => string[] = () => []): string {
   const column = SORT_COLUMNS[sort.valueType][sort.direction];
   const [value, id] = query.after ? cursorValues(query.sort, query.after) : [undefined, undefined];
-  const operator = sort.direction === 'asc' ? '>' : '<';
-  const direction = sort.direction === 'asc' ? 'ASC' : 'DESC';
+  const { keyword: direction, after: operator } = SQL_ORDER[sort.direction];
   const s = scope.alias('s');
   const after = value === undefined ? [] : value === null ? ['FALSE'] : [`(${s}.${column}, ${s}.resource_id) ${operator} (${scope.bind(value, PARAM_SORT_TYPES[sort.valueType])}, ${scope.bind(id, 'text')})`];
   const conditions = [`${s}.partition_id = ${scope.partition}`, `${s}.resource_type = ${scope.resourceType}`, `${s}.param = ${param}`, `${s}.${column} IS NOT NULL`, ...after, ...extra(s)];
@@ -252,16 +251,16 @@ function sortIndexPage(query: SearchQuery, sort: IndexedSort, keys: SortKey[], s
   const live = (row: string) => [`EXISTS (SELECT 1 FROM resources r WHERE ${resourceConditions(scope).join(' AND ')} AND r.id = ${row}.resource_id OFFSET 0)`];
   ctes.push(`valued AS MATERIALIZED (\nSELECT sort_value AS o0, resource_id AS o1 FROM (${sortIndexRows(query, sort, param, scope, String(limit), live)}) AS v)`);
   const id = query.after && cursorValues(query.sort, query.after)[0] === null ? query.after.id : undefined;
-  const operator = sort.direction === 'asc' ? '>' : '<';
+  const order = SQL_ORDER[sort.direction];
   const t = scope.alias('s');
   const missing = [
     `SELECT NULL::${PARAM_SORT_TYPES[sort.valueType]} AS o0, r.id AS o1 FROM resources r`,
-    `WHERE ${[...resourceConditions(scope), ...(id === undefined ? [] : [`r.id ${operator} ${scope.bind(id, 'text')}`])].join(' AND ')}`,
+    `WHERE ${[...resourceConditions(scope), ...(id === undefined ? [] : [`r.id ${order.after} ${scope.bind(id, 'text')}`])].join(' AND ')}`,
     // The row's value by primary key, one probe per resource walked: with the value tested in the
     // subquery, PostgreSQL probed the partial value index, whose resource_id follows the value.
     `  AND (SELECT ${t}.${column} FROM search_sort ${t} WHERE ${t}.partition_id = ${scope.partition} AND ${t}.resource_type = ${scope.resourceType}` +
       ` AND ${t}.resource_id = r.id AND ${t}.param = ${param}) IS NULL`,
-    `ORDER BY r.id ${sort.direction === 'asc' ? 'ASC' : 'DESC'} LIMIT (SELECT ${limit} - count(*) FROM valued))`,
+    `ORDER BY r.id ${order.keyword} LIMIT (SELECT ${limit} - count(*) FROM valued))`,
   ].join('\n');
   return `SELECT * FROM valued\nUNION ALL\n(${missing}`;
 }
@@ -283,9 +282,12 @@ function sortIndexWalk(query: SearchQuery, sort: IndexedSort, keys: SortKey[], c
 
 /** A walk's order over its sort values (sortIndexWalk). */
 function walkOrder(sort: IndexedSort): string {
-  const direction = sort.direction === 'asc' ? 'ASC' : 'DESC';
-  return `r.sort_value ${direction}, r.id ${direction}`;
+  const { keyword } = SQL_ORDER[sort.direction];
+  return `r.sort_value ${keyword}, r.id ${keyword}`;
 }
+
+/** A sort direction's SQL keyword, and the comparison that means "after" in it. */
+const SQL_ORDER = { asc: { keyword: 'ASC', after: '>' }, desc: { keyword: 'DESC', after: '<' } } as const;
 
 /**
  * How compileSearch finds the page. `complete`: in one statement that is right and fast for any

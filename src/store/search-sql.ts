@@ -159,17 +159,18 @@ function scannedPage(query: SearchQuery, keys: SortKey[], scope: Scope, ctes: st
     // searches after it, and when the walk filled the page their LIMIT is 0, so PostgreSQL never
     // starts them.
     const columns = ['r.id', 'r.last_updated', 'r.created_at', ...(query.filters.some((filter) => filter.kind === 'missing') ? ['r.index_params'] : [])];
+    const indexed = indexedSort(query);
     // Every filter is tested on the row in hand (see adaptiveCondition). The counts the hashable
-    // ones make set the walk's budget and choose the search that completes the page.
-    const walked: Subject = { ...rootSubject(scope), probe: 'adaptive' };
+    // ones make set the walk's budget and choose the search that completes the page. A walk of the
+    // sort index has ids in hand, not rows: the filters on resource columns probe theirs (withRow).
+    const walked: Subject = indexed ? { id: 'r.id', type: scope.resourceType, probe: 'adaptive' } : { ...rootSubject(scope), probe: 'adaptive' };
     const counts: WalkCount[] = [];
     const tests = query.filters.map((filter) => {
-      if (listed(filter) || hoistsHash(filter, walked)) counts.push({ name: scope.nextCountName(), filter });
+      if ((listed(filter) && adaptiveOn(filter, walked)) || hoistsHash(filter, walked)) counts.push({ name: scope.nextCountName(), filter });
       return filterCondition(filter, scope, walked);
     });
     const budget = walkLimit(counts, query.pageSize);
-    const indexed = indexedSort(query);
-    ctes.push(...scope.counts, (indexed ? sortIndexWalk(query, indexed, keys, columns, budget, scope) : [
+    ctes.push(...scope.counts, (indexed ? sortIndexWalk(query, indexed, keys, budget, scope) : [
       'walk AS MATERIALIZED (',
       `SELECT ${outputs} FROM (SELECT ${columns.join(', ')} FROM resources r WHERE ${[...resourceConditions(scope), ...keyset].join(' AND ')} ORDER BY ${orderBy} LIMIT ${budget}) AS r`,
     ]).concat([
@@ -266,17 +267,16 @@ function sortIndexPage(query: SearchQuery, sort: IndexedSort, keys: SortKey[], s
 }
 
 /**
- * The head of a walk over a date sort (scannedPage; walkable says why not numbers): up to `budget`
- * of the sort's search_sort rows in order, each with its live resource's columns for the filters'
- * tests (the resources without a value, which come after, are left to the search that completes
- * the page).
+ * The head of a walk over a date or number sort (scannedPage): up to `budget` of the sort's
+ * search_sort rows in order, as `sort_value, id`, for the filters' tests (the resources without a
+ * value, which come after, are left to the search that completes the page). Index rows exist only
+ * for live resources, so a row that fails a hashed filter costs no read of its resource: a fruitless
+ * walk over a code's values (which bunch among other units') costs little more than its hash lookups.
  */
-function sortIndexWalk(query: SearchQuery, sort: IndexedSort, keys: SortKey[], columns: string[], budget: string, scope: Scope): string[] {
-  const live = `SELECT ${columns.join(', ')} FROM resources r WHERE ${[...resourceConditions(scope), 'r.id = w.resource_id'].join(' AND ')} OFFSET 0`;
+function sortIndexWalk(query: SearchQuery, sort: IndexedSort, keys: SortKey[], budget: string, scope: Scope): string[] {
   return [
     'walk AS MATERIALIZED (',
-    `SELECT r.sort_value AS o0, r.id AS o1 FROM (SELECT w.sort_value, r.* FROM (${sortIndexRows(query, sort, sortParam(keys), scope, budget)}) AS w`,
-    `CROSS JOIN LATERAL (${live}) AS r) AS r`,
+    `SELECT r.sort_value AS o0, r.id AS o1 FROM (SELECT w.sort_value, w.resource_id AS id FROM (${sortIndexRows(query, sort, sortParam(keys), scope, budget)}) AS w) AS r`,
   ];
 }
 
@@ -546,16 +546,13 @@ function referencedKeys(includes: ReferenceInclude[], pageSize: number, scope: S
  * index probes, where joining every match and sorting them costs one probe per match; PostgreSQL
  * cannot choose it by itself because it multiplies the selectivities of correlated filters (code
  * and value, say) and so underestimates such matches by orders of magnitude. It needs a sort that
- * an index of `resources` walks (the resource columns, one direction), and it is skipped when a
+ * an index walks (the resource columns in one direction, or indexedSort), and it is skipped when a
  * filter names particular resources (a reference, `_id`, a compartment): those match few.
  */
 function walkable(query: SearchQuery): boolean {
   const direction = query.sort[0]?.direction;
   const onResources = query.sort.every((spec) => spec.by !== 'param' && spec.direction === direction);
-  // Dates, not numbers: a code's dates are spread through everyone's, but its values are bunched
-  // among values of other units (heights in cm amid cholesterol in mg/dL), so a walk in value order
-  // meets a code's rows only where its range begins, if at all within its budget.
-  return query.pageSize > 0 && query.filters.length > 0 && (onResources || indexedSort(query)?.valueType === 'date') && !namesResources(query);
+  return query.pageSize > 0 && query.filters.length > 0 && (onResources || indexedSort(query) !== undefined) && !namesResources(query);
 }
 
 /** Whether one of the query's filters names particular resources (a reference, `_id`, a compartment): those match few. */
@@ -609,6 +606,14 @@ function drivesSearch(filter: SearchFilter): filter is ListedFilter {
 
 /** A filter matching fewer resources than this is hashed by the walk; more, and it is probed. */
 const HASH_LIMIT = 10_000;
+
+/**
+ * Whether a walk tests a listed filter on its subject adaptively (adaptiveCondition): negated
+ * only where the subject's row is in hand (a negation must not match a reference to nothing).
+ */
+function adaptiveOn(filter: ListedFilter, subject: Subject): boolean {
+  return subject.probe === 'adaptive' && (subject.row !== undefined || !negated(filter));
+}
 
 /** A `:not` token filter: it keeps the resources without a matching row, so its listed matches are the ones it excludes. */
 function negated(filter: SearchFilter): boolean {
@@ -921,7 +926,7 @@ type IndexTable = 'search_token' | 'search_string' | 'search_reference' | 'searc
 
 function filterCondition(filter: SearchFilter, scope: Scope, subject: Subject): string {
   // A negation on a resource known by reference only must also find that resource (withRow).
-  if (subject.probe === 'adaptive' && listed(filter) && (subject.row || !negated(filter))) return adaptiveCondition(filter, scope, subject);
+  if (listed(filter) && adaptiveOn(filter, subject)) return adaptiveCondition(filter, scope, subject);
   switch (filter.kind) {
     case 'token':
       if (filter.negate) return withRow(subject, scope, (row) => `NOT ${indexCondition(filter, scope, { ...subject, id: `${row}.id` })}`);
@@ -999,7 +1004,7 @@ function withRow(subject: Subject, scope: Scope, condition: (row: string) => str
   const t = scope.alias('t');
   return (
     `EXISTS (SELECT 1 FROM resources ${t} WHERE ${t}.partition_id = ${scope.partition} AND ${t}.resource_type = ${subject.type}` +
-    ` AND ${t}.id = ${subject.id} AND NOT ${t}.deleted AND ${condition(t)})`
+    ` AND ${t}.id = ${subject.id} AND NOT ${t}.deleted AND ${condition(t)}${probeFence(subject)})`
   );
 }
 

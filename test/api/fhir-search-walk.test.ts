@@ -159,6 +159,20 @@ describe('walk-first search pages', () => {
     ['Observation?status=final&_count=40&_sort=-date,-_id', byDay((i) => i !== DELETED, true)],
     ['Observation?code=other&value-quantity=gt250&_count=4&_sort=date', byDay((i) => codeOf(i) === 'other' && i > 250 && i !== DELETED)],
     ['Observation?subject:Patient.name=epsilon&_count=3&_sort=-date', byDay(subjectNamed('Epsilon'), true)],
+    // Sorted on a number (each value is i mg, so value order is stored order): walked in the
+    // order of the number index, past the rows a value range rejects, or with a `:not` hashed;
+    // a code matching few is not walked (its values would bunch among other codes'), its
+    // matches sorted instead.
+    ['Observation?value-quantity=lt0.1|http://unitsofmeasure.org|g&_count=6&_sort=-value-quantity', expected((i) => i < 100, true)],
+    ['Observation?date=ge2020-06-01&_count=4&_sort=value-quantity,_id', expected((i) => i !== DELETED && dated(i) && dayOf(i) >= '2020-06-01')],
+    ['Observation?code:not=other&_count=5&_sort=value-quantity', expected((i) => codeOf(i) !== 'other')],
+    ['Observation?code=common&_count=3&_sort=-value-quantity', expected((i) => codeOf(i) === 'common', true)],
+    ['Observation?status=final&_count=40&_sort=-value-quantity', expected((i) => i !== DELETED, true)],
+    // The walk of the sort index has ids in hand: filters on the resource's own columns, and
+    // negations, read its row.
+    ['Observation?_lastUpdated=gt2000-01-01&_count=9&_sort=-value-quantity', expected((i) => i !== DELETED, true)],
+    ['Observation?date:missing=true&_count=3&_sort=value-quantity', expected((i) => !dated(i))],
+    ['Observation?code:not=common&date:missing=false&_count=6&_sort=-date', byDay((i) => i !== DELETED && dated(i) && codeOf(i) !== 'common', true)],
   ];
   for (const [query, want] of cases) {
     test(query, async () => {

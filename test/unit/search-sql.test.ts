@@ -216,7 +216,7 @@ describe('compileSearch', () => {
     assert.match(walked.text, /ORDER BY r\.sort_value DESC, r\.id DESC LIMIT 6\)/);
     // The walk has ids in hand: a hashed filter is tested on the id alone, and no row of
     // resources is read for a walked row unless a filter reads its columns.
-    assert.match(walked.text, /LIMIT \(CASE WHEN \(SELECT few FROM h0\) THEN \(CASE WHEN \(SELECT matches FROM h0\) <= 6 THEN 0 ELSE LEAST\(9000, 10 \* \(SELECT matches FROM h0\)\) END\) ELSE 1200 END\)\) AS w\) AS r\nWHERE \(\(NOT \(SELECT few FROM h0\) OR r\.id IN /);
+    assert.match(walked.text, /LIMIT \(CASE WHEN \(SELECT few FROM h0\) THEN \(CASE WHEN \(SELECT matches FROM h0\) <= 6 THEN 0 ELSE 50 \* \(SELECT matches FROM h0\) END\) ELSE 1200 END\)\) AS w\) AS r\nWHERE \(\(NOT \(SELECT few FROM h0\) OR r\.id IN /);
     assert.doesNotMatch(walked.text.slice(0, walked.text.indexOf('\nUNION ALL\n')), /FROM resources/);
     const byNumber = compileSearch({ ...query(), filters: [male, { kind: 'lastUpdated', anyOf: [{ comparator: 'ge', low: '2024-01-01T00:00:00.000Z', high: '2024-01-02T00:00:00.000Z' }] }], sort: [{ by: 'param', param: 'length', valueType: 'number', direction: 'asc' }] }, PARTITION);
     assertSafe(byNumber);

@@ -160,9 +160,8 @@ describe('walk-first search pages', () => {
     ['Observation?code=other&value-quantity=gt250&_count=4&_sort=date', byDay((i) => codeOf(i) === 'other' && i > 250 && i !== DELETED)],
     ['Observation?subject:Patient.name=epsilon&_count=3&_sort=-date', byDay(subjectNamed('Epsilon'), true)],
     // Sorted on a number (each value is i mg, so value order is stored order): walked in the
-    // order of the number index, past the rows a value range rejects, or with a `:not` hashed;
-    // a code matching few is not walked (its values would bunch among other codes'), its
-    // matches sorted instead.
+    // order of the number index, past the rows a value range rejects, with a `:not`, or with a
+    // code hashed and walked for fifty rows per match before its matches are sorted.
     ['Observation?value-quantity=lt0.1|http://unitsofmeasure.org|g&_count=6&_sort=-value-quantity', expected((i) => i < 100, true)],
     ['Observation?date=ge2020-06-01&_count=4&_sort=value-quantity,_id', expected((i) => i !== DELETED && dated(i) && dayOf(i) >= '2020-06-01')],
     ['Observation?code:not=other&_count=5&_sort=value-quantity', expected((i) => codeOf(i) !== 'other')],

@@ -209,7 +209,7 @@ describe('compileSearch', () => {
       { ...query(), sort: [{ by: 'param', param: 'family', valueType: 'text', direction: 'desc' }] } satisfies SearchQuery,
       { ...query(), sort: [...query().sort, { by: 'lastUpdated', direction: 'desc' }] } satisfies SearchQuery,
     ]) assert.doesNotMatch(compileSearch(other, PARTITION).text, /valued/);
-    // With a filter, a date or number sort is walked in the index's order, each row's resource tested.
+    // With a filter, a date or number sort is walked in the index's order, each row tested.
     const walked = compileSearch({ ...query(), filters: [male] }, PARTITION);
     assertSafe(walked);
     assert.match(walked.text, /\nwalk AS MATERIALIZED \(\nSELECT r\.sort_value AS o0, r\.id AS o1 FROM \(SELECT w\.sort_value, w\.resource_id AS id FROM \(SELECT s\d+\.desc_date AS sort_value, s\d+\.resource_id FROM search_sort s\d+\n/);

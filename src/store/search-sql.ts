@@ -158,7 +158,6 @@ function scannedPage(query: SearchQuery, keys: SortKey[], scope: Scope, ctes: st
     // The walk's matches are the first matches in sort order; the rest come from one of the
     // searches after it, and when the walk filled the page their LIMIT is 0, so PostgreSQL never
     // starts them.
-    const columns = ['r.id', 'r.last_updated', 'r.created_at', ...(query.filters.some((filter) => filter.kind === 'missing') ? ['r.index_params'] : [])];
     const indexed = indexedSort(query);
     // Every filter is tested on the row in hand (see adaptiveCondition). The counts the hashable
     // ones make set the walk's budget and choose the search that completes the page. A walk of the
@@ -170,10 +169,7 @@ function scannedPage(query: SearchQuery, keys: SortKey[], scope: Scope, ctes: st
       return filterCondition(filter, scope, walked);
     });
     const budget = walkLimit(counts, query.pageSize, indexed ? 'sortIndex' : 'resources');
-    ctes.push(...scope.counts, (indexed ? sortIndexWalk(query, indexed, keys, budget, scope) : [
-      'walk AS MATERIALIZED (',
-      `SELECT ${outputs} FROM (SELECT ${columns.join(', ')} FROM resources r WHERE ${[...resourceConditions(scope), ...keyset].join(' AND ')} ORDER BY ${orderBy} LIMIT ${budget}) AS r`,
-    ]).concat([
+    ctes.push(...scope.counts, (indexed ? sortIndexWalk(query, indexed, keys, budget, scope) : resourcesWalk(query, outputs, keyset, orderBy, budget, scope)).concat([
       `WHERE ${tests.join(' AND ')}`,
       `ORDER BY ${indexed ? walkOrder(indexed) : orderBy} LIMIT ${limit})`,
     ]).join('\n'));
@@ -271,6 +267,18 @@ function sortIndexPage(query: SearchQuery, sort: IndexedSort, keys: SortKey[], s
     `ORDER BY r.id ${order.keyword} LIMIT (SELECT ${limit} - count(*) FROM valued))`,
   ].join('\n');
   return `SELECT * FROM valued\nUNION ALL\n(${missing}`;
+}
+
+/**
+ * The head of a walk over a sort on the resource's own columns (scannedPage): up to `budget` live
+ * resources after the cursor, in order, with the columns the filters' tests read.
+ */
+function resourcesWalk(query: SearchQuery, outputs: string, keyset: string[], orderBy: string, budget: string, scope: Scope): string[] {
+  const columns = ['r.id', 'r.last_updated', 'r.created_at', ...(query.filters.some((filter) => filter.kind === 'missing') ? ['r.index_params'] : [])];
+  return [
+    'walk AS MATERIALIZED (',
+    `SELECT ${outputs} FROM (SELECT ${columns.join(', ')} FROM resources r WHERE ${[...resourceConditions(scope), ...keyset].join(' AND ')} ORDER BY ${orderBy} LIMIT ${budget}) AS r`,
+  ];
 }
 
 /**

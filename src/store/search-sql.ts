@@ -195,24 +195,24 @@ function scannedPage(query: SearchQuery, keys: SortKey[], scope: Scope, ctes: st
   return { page, direct };
 }
 
-/** A sort whose values search_sort's indexes keep in order (migration 012): one date or number parameter. */
-type IndexedSort = SortSpec & { by: 'param'; valueType: 'date' | 'number' };
+/** A sort whose values search_sort's indexes keep in order (migrations 012 and 013): one parameter. */
+type IndexedSort = SortSpec & { by: 'param' };
 
 /**
- * The query's sort when search_sort's indexes keep it in order: one date or number parameter, or
- * that and `_id` in the same direction (the appended tie-breaker anyway). A filterless search reads
- * its page from the index (sortIndexPage); a filtered one walks it (scannedPage).
+ * The query's sort when search_sort's indexes keep it in order: one parameter, or that and `_id`
+ * in the same direction (the appended tie-breaker anyway). A filterless search reads its page from
+ * the index (sortIndexPage); a filtered one walks it (scannedPage).
  */
 function indexedSort(query: SearchQuery): IndexedSort | undefined {
   const [spec, tieBreaker] = query.sort;
   if (spec?.by !== 'param') return undefined;
   const ordered = query.sort.length === 1 || (query.sort.length === 2 && tieBreaker.by === 'id' && tieBreaker.direction === spec.direction);
-  return ordered && (spec.valueType === 'date' || spec.valueType === 'number') ? (spec as IndexedSort) : undefined;
+  return ordered ? spec : undefined;
 }
 
 /**
  * The sort's search_sort rows that have a value, after the query's cursor, in sort order, at most
- * `limit`: `sort_value, resource_id`, read from migration 012's index. A cursor on a missing value
+ * `limit`: `sort_value, resource_id`, read from its value column's index. A cursor on a missing value
  * is past them all. `extra` adds conditions on the row (alias given).
  */
 function sortIndexRows(query: SearchQuery, sort: IndexedSort, param: string, scope: Scope, limit: string, extra: (row: string) => string[] = () => []): string {
@@ -233,7 +233,7 @@ function sortParam(keys: SortKey[]): string {
 }
 
 /**
- * A filterless page sorted on one date or number parameter: the resources with a value, read in
+ * A filterless page sorted on one parameter: the resources with a value, read in
  * order from that column's index on search_sort and kept when live, then, when they did not fill
  * the page, those without one (missing values come last in both directions), walked by id. The
  * second half's LIMIT is what the first left of the page, so on every page but the last PostgreSQL
@@ -282,7 +282,7 @@ function resourcesWalk(query: SearchQuery, outputs: string, keyset: string[], or
 }
 
 /**
- * The head of a walk over a date or number sort (scannedPage): up to `budget` of the sort's
+ * The head of a walk over a parameter sort (scannedPage): up to `budget` of the sort's
  * search_sort rows in order, as `sort_value, id`, for the filters' tests (the resources without a
  * value, which come after, are left to the search that completes the page). Index rows exist only
  * for live resources, so a row that fails a hashed filter costs no read of its resource: a fruitless

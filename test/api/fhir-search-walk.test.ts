@@ -104,6 +104,19 @@ function byDay(keep: (i: number) => boolean, descending = false): string[] {
   return (descending ? [...valued.reverse(), ...missing.reverse()] : [...valued, ...missing]).map((i) => `Observation/${idOf(i)}`);
 }
 
+const codePointOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The indices that satisfy `keep` by a text key (code point order), then by id, both in one direction. */
+function byText(keep: (i: number) => boolean, key: (i: number) => string, descending = false): string[] {
+  const indices = Array.from({ length: SIZE }, (_, i) => i).filter(keep).sort((a, b) => codePointOrder(key(a), key(b)) || a - b);
+  return (descending ? indices.reverse() : indices).map((i) => `Observation/${idOf(i)}`);
+}
+
+/** The live patients, named by id, in id order. */
+const patientIds = (keep: (id: string) => boolean) =>
+  [...FAMILIES.map((_, k) => `p${k}`).filter((id) => id !== `p${DELETED_PATIENT}`), ...Array.from({ length: CROWD }, (_, k) => `crowd-${k}`)]
+    .filter(keep).sort(codePointOrder).map((id) => `Patient/${id}`);
+
 describe('walk-first search pages', () => {
   const cases: Array<[string, string[]]> = [
     ['Observation?code=common&_count=2', expected((i) => codeOf(i) === 'common')],
@@ -172,6 +185,17 @@ describe('walk-first search pages', () => {
     ['Observation?_lastUpdated=gt2000-01-01&_count=9&_sort=-value-quantity', expected((i) => i !== DELETED, true)],
     ['Observation?date:missing=true&_count=3&_sort=value-quantity', expected((i) => !dated(i))],
     ['Observation?code:not=common&date:missing=false&_count=6&_sort=-date', byDay((i) => i !== DELETED && dated(i) && codeOf(i) !== 'common', true)],
+    // Sorted on a text (migration 013): a code, whose lowest value sorts ascending and highest
+    // descending ('sparse' Observations have two), or a reference's target id; walked with filters,
+    // read from the index without.
+    ['Observation?status=final&_count=7&_sort=code', byText((i) => i !== DELETED, codeOf)],
+    ['Observation?value-quantity=gt100&_count=5&_sort=-code', byText((i) => i > 100 && i !== DELETED, (i) => (isSparse(i) ? 'sparse' : codeOf(i)), true)],
+    ['Observation?code=common,rare&_count=4&_sort=-subject', byText((i) => codeOf(i) !== 'other' && i !== DELETED, subjectOf, true)],
+    ['Observation?_count=30&_sort=subject', byText((i) => i !== DELETED, subjectOf)],
+    // A string (normalised), and a reference that most patients lack: those without come last, by id.
+    ['Patient?name=crowd,delta&_count=9&_sort=-family', [...patientIds((id) => ['p5', 'p6', 'p7', 'p8'].includes(id)).reverse(), ...patientIds((id) => id.startsWith('crowd-')).reverse()]],
+    ['Patient?_count=25&_sort=organization', [...patientIds((id) => /^p[5-9]$/.test(id)), ...patientIds((id) => !/^p[5-9]$/.test(id))]],
+    ['Patient?_count=25&_sort=-organization,-_id', [...patientIds((id) => /^p[5-9]$/.test(id)).reverse(), ...patientIds((id) => !/^p[5-9]$/.test(id)).reverse()]],
   ];
   for (const [query, want] of cases) {
     test(query, async () => {

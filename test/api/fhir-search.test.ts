@@ -211,22 +211,30 @@ describe('composite, number and quantity', () => {
   });
 });
 
-describe('sorting a whole type on a date or a number (read from the sort index)', () => {
+describe('sorting a whole type on a parameter (read from the sort index)', () => {
   let own: Tenant;
   const observation = (id: string, extra: Record<string, unknown>) => ({ resourceType: 'Observation', id, status: 'final', code: { text: 'sorted' }, ...extra });
+  // A reference elsewhere is kept whole, and its sort key cut: 3,000 characters that do not
+  // compress would not fit an entry of the text sort index, and the write would fail.
+  let seed = 7;
+  const noise = Array.from({ length: 3000 }, () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return 'abcdefghijklmnopqrstuvwxyz0123456789'[Math.floor(seed / 65536) % 36];
+  }).join('');
+  const elsewhere = { reference: `http://elsewhere.example/fhir/Patient/${noise}` };
 
   before(async () => {
     own = await t.createTenant();
     const other = await t.createTenant();
-    await put(observation('s-a', { effectiveDateTime: '2020-01-01', valueQuantity: quantity(5, 'mg') }), own.keys.test);
-    await put(observation('s-b', { effectivePeriod: { start: '2019-06-01', end: '2021-01-01' }, valueQuantity: quantity(7, 'mg') }), own.keys.test);
-    await put(observation('s-c', { effectiveDateTime: '2020-01-01' }), own.keys.test);
+    await put(observation('s-a', { effectiveDateTime: '2020-01-01', valueQuantity: quantity(5, 'mg'), subject: { reference: 'Patient/zed' } }), own.keys.test);
+    await put(observation('s-b', { effectivePeriod: { start: '2019-06-01', end: '2021-01-01' }, valueQuantity: quantity(7, 'mg'), subject: elsewhere }), own.keys.test);
+    await put(observation('s-c', { effectiveDateTime: '2020-01-01', subject: { reference: 'Patient/abc' } }), own.keys.test);
     await put(observation('s-d', { valueQuantity: quantity(1, 'mg') }), own.keys.test);
     await put(observation('s-e', {}), own.keys.test);
-    await put(observation('s-f', { effectiveDateTime: '2018-01-01', valueQuantity: quantity(3, 'mg') }), own.keys.test);
+    await put(observation('s-f', { effectiveDateTime: '2018-01-01', valueQuantity: quantity(3, 'mg'), subject: { reference: 'Patient/aaa' } }), own.keys.test);
     const deleted = await t.request('DELETE', '/v1/fhir/Observation/s-f', { key: own.keys.test });
     assert.equal(deleted.status, 204);
-    await put(observation('s-g', { effectiveDateTime: '2000-01-01', valueQuantity: quantity(0.5, 'mg') }), other.keys.test);
+    await put(observation('s-g', { effectiveDateTime: '2000-01-01', valueQuantity: quantity(0.5, 'mg'), subject: { reference: 'Patient/aaa' } }), other.keys.test);
   });
 
   const cases: Array<[string, string[], string]> = [
@@ -235,6 +243,8 @@ describe('sorting a whole type on a date or a number (read from the sort index)'
     ['_sort=date,_id', ['s-b', 's-a', 's-c', 's-d', 's-e'], 'the same as _sort=date'],
     ['_sort=value-quantity', ['s-d', 's-a', 's-b', 's-c', 's-e'], '1, 5, 7 mg; no value last'],
     ['_sort=-value-quantity', ['s-b', 's-a', 's-d', 's-e', 's-c'], '7, 5, 1 mg; no value last, by id descending'],
+    ['_sort=subject', ['s-c', 's-b', 's-a', 's-d', 's-e'], 'by target id or URL: abc, http://elsewhere…, zed; no subject last'],
+    ['_sort=-subject,-_id', ['s-a', 's-b', 's-c', 's-e', 's-d'], 'zed, http://elsewhere…, abc; no subject last, by id descending'],
   ];
   for (const [query, expected, why] of cases) {
     test(`${query}: ${why}; the deleted one and another tenant's never appear`, async () => {

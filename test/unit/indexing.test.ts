@@ -106,6 +106,20 @@ describe('indexResource: Patient-example (official R4 example)', () => {
     assert.equal(birthdate?.descDate, '1974-12-25T23:59:59.999Z');
     assert.equal(new Set(rows.sort.map((s) => s.param)).size, rows.sort.length);
   });
+
+  it('cuts text sort keys to 500 code points, so that each fits an index entry', () => {
+    // A reference elsewhere keeps its whole URL, and a code up to 2,000 bytes: neither fits a sort key.
+    const far = `http://elsewhere.example/fhir/Patient/${'x'.repeat(3000)}`;
+    const code = '\u{1F600}'.repeat(499) + 'ab';
+    const observation = { resourceType: 'Observation', status: 'final', code: { coding: [{ code }] }, subject: { reference: far } } as Resource;
+    const sorts = indexed(observation).sort;
+    const subject = sorts.find((s) => s.param === 'subject');
+    assert.equal(subject?.ascText, far.slice(0, 500));
+    assert.equal(subject?.descText, far.slice(0, 500));
+    const coded = sorts.find((s) => s.param === 'code');
+    assert.equal(coded?.ascText, '\u{1F600}'.repeat(499) + 'a');
+    assert.ok(Buffer.byteLength(coded!.ascText!, 'utf8') <= 2000);
+  });
 });
 
 describe('indexResource: references', () => {

@@ -164,32 +164,33 @@ describe('compileSearch', () => {
   });
 
   it('orders missing sort values last and expands the keyset for them', () => {
+    // Two keys, so the sort index does not serve it (a sort on one parameter reads that, below).
     const sql = compileSearch(
       {
         resourceType: 'Patient',
         filters: [],
-        sort: [{ by: 'param', param: 'family', valueType: 'text', direction: 'desc' }],
+        sort: [{ by: 'param', param: 'family', valueType: 'text', direction: 'desc' }, { by: 'lastUpdated', direction: 'desc' }],
         pageSize: 5,
-        after: { values: [null], id: 'p3' },
+        after: { values: [null, '2024-01-01T00:00:00.000000Z'], id: 'p3' },
         total: 'none',
       },
       PARTITION,
     );
     assertSafe(sql);
     assert.match(sql.text, /LEFT JOIN search_sort s1 ON s1\.partition_id = \$1::integer AND s1\.resource_type = \$2::text/);
-    // The matches are found before their sort rows are joined; the keyset applies after the join.
-    assert.match(sql.text, / OFFSET 0\) AS r\nLEFT JOIN search_sort s1 .*\nWHERE \(s1\.desc_text IS NULL AND r\.id < /);
-    assert.match(sql.text, /ORDER BY s1\.desc_text DESC NULLS LAST, r\.id DESC/);
-    assert.match(sql.text, /\(s1\.desc_text IS NULL AND r\.id < \$\d+::text\)/);
+    // The matches are found before their sort rows are joined; the keyset applies after the join,
+    // and past a missing value only the keys after it order.
+    assert.match(sql.text, / OFFSET 0\) AS r\nLEFT JOIN search_sort s1 .*\nWHERE \(s1\.desc_text IS NULL AND \(r\.last_updated < \$4::timestamptz OR \(r\.last_updated = \$4::timestamptz AND r\.id < \$5::text\)\)\)\n/);
+    assert.match(sql.text, /ORDER BY s1\.desc_text DESC NULLS LAST, r\.last_updated DESC, r\.id DESC LIMIT 6\n/);
   });
 
-  it('reads a filterless date or number sort from the sort index, the resources without a value after', () => {
+  it('reads a filterless parameter sort from the sort index, the resources without a value after', () => {
     const query = (after?: SearchQuery['after']): SearchQuery => ({
       resourceType: 'Patient', filters: [], sort: [{ by: 'param', param: 'birthdate', valueType: 'date', direction: 'desc' }], pageSize: 5, total: 'none', ...(after ? { after } : {}),
     });
     const first = compileSearch(query(), PARTITION);
     assertSafe(first);
-    // In index order (migration 012), each row kept if its resource is live, up to the page.
+    // In index order (migrations 012, 013), each row kept if its resource is live, up to the page.
     assert.match(first.text, /^WITH valued AS MATERIALIZED \(\nSELECT sort_value AS o0, resource_id AS o1 FROM \(SELECT s2\.desc_date AS sort_value, s2\.resource_id FROM search_sort s2\nWHERE [^\n]*s2\.param = \$3::text AND s2\.desc_date IS NOT NULL AND EXISTS \(/);
     assert.match(first.text, /ORDER BY s2\.desc_date DESC, s2\.resource_id DESC LIMIT 6\)/);
     // Then those without a value, by id, for what the first part left of the page.
@@ -202,14 +203,18 @@ describe('compileSearch', () => {
     const onMissing = compileSearch(query({ values: [null], id: 'p3' }), PARTITION);
     assert.match(onMissing.text, /s2\.desc_date IS NOT NULL AND FALSE AND EXISTS /);
     assert.match(onMissing.text, /NOT r\.deleted AND r\.id < \$4::text\n/);
-    // A filter, a text sort or a second sort key keep the scanned shape.
+    // A text sort reads its own column's index, whose cursor values are text.
+    const byFamily = compileSearch({ ...query({ values: ['smith'], id: 'p3' }), sort: [{ by: 'param', param: 'family', valueType: 'text', direction: 'asc' }] }, PARTITION);
+    assertSafe(byFamily);
+    assert.match(byFamily.text, /^WITH valued AS MATERIALIZED \(\nSELECT sort_value AS o0, resource_id AS o1 FROM \(SELECT s2\.asc_text AS sort_value, s2\.resource_id FROM search_sort s2\nWHERE [^\n]*s2\.asc_text IS NOT NULL AND \(s2\.asc_text, s2\.resource_id\) > \(\$4::text, \$5::text\) AND EXISTS \(/);
+    assert.match(byFamily.text, /SELECT NULL::text AS o0, r\.id AS o1 FROM resources r\n/);
+    // A filter or a second sort key keep the scanned shape.
     const male: SearchFilter = { kind: 'token', param: 'gender', negate: false, anyOf: [{ match: 'code', code: 'male' }] };
     for (const other of [
       { ...query(), filters: [male] } satisfies SearchQuery,
-      { ...query(), sort: [{ by: 'param', param: 'family', valueType: 'text', direction: 'desc' }] } satisfies SearchQuery,
       { ...query(), sort: [...query().sort, { by: 'lastUpdated', direction: 'desc' }] } satisfies SearchQuery,
     ]) assert.doesNotMatch(compileSearch(other, PARTITION).text, /valued/);
-    // With a filter, a date or number sort is walked in the index's order, each row tested.
+    // With a filter, a parameter sort is walked in the index's order, each row tested.
     const walked = compileSearch({ ...query(), filters: [male] }, PARTITION);
     assertSafe(walked);
     assert.match(walked.text, /\nwalk AS MATERIALIZED \(\nSELECT r\.sort_value AS o0, r\.id AS o1 FROM \(SELECT w\.sort_value, w\.resource_id AS id FROM \(SELECT s\d+\.desc_date AS sort_value, s\d+\.resource_id FROM search_sort s\d+\n/);
@@ -224,7 +229,7 @@ describe('compileSearch', () => {
     assert.match(byNumber.text, /AND EXISTS \(SELECT 1 FROM resources (t\d+) WHERE [^\n]* AND \1\.id = r\.id AND NOT \1\.deleted AND [^\n]*\1\.last_updated[^\n]* OFFSET 0\)\)?\nORDER BY r\.sort_value ASC, r\.id ASC LIMIT 6\)/);
   });
 
-  it('walks the sort index first when the filters may match many, and not when they name resources or sort on a text', () => {
+  it('walks first when the filters may match many, and not when they name resources', () => {
     const code: SearchFilter = { kind: 'token', param: 'code', negate: false, anyOf: [{ match: 'code', code: 'x' }] };
     const patient: SearchFilter = { kind: 'reference', param: 'patient', anyOf: [{ match: 'target', targetType: 'Patient', targetId: 'p1' }] };
     const query = (filters: SearchFilter[], sort: SearchQuery['sort']): SearchQuery => ({ resourceType: 'Observation', filters, sort, pageSize: 20, total: 'none' });
@@ -326,9 +331,13 @@ describe('compileSearch', () => {
     ] as SearchFilter[]) {
       assert.doesNotMatch(compileSearch({ ...query([{ ...has, filter: inner }], [{ by: 'id', direction: 'asc' }]), resourceType: 'Patient' }, PARTITION).text, /search_coded_reference/);
     }
+    // A text sort walks its own column's index.
+    const textWalk = compileSearch(query([code], [{ by: 'param', param: 'code', valueType: 'text', direction: 'desc' }]), PARTITION);
+    assertSafe(textWalk);
+    assert.match(textWalk.text, /\nwalk AS MATERIALIZED \(\nSELECT r\.sort_value AS o0, r\.id AS o1 FROM \(SELECT w\.sort_value, w\.resource_id AS id FROM \(SELECT s\d+\.desc_text AS sort_value, s\d+\.resource_id FROM search_sort s\d+\n[^\n]*\nORDER BY s\d+\.desc_text DESC, s\d+\.resource_id DESC LIMIT /);
     for (const notWalked of [
       query([code, patient], [{ by: 'created', direction: 'desc' }]),
-      query([code], [{ by: 'param', param: 'code', valueType: 'text', direction: 'desc' }]),
+      query([code, patient], [{ by: 'param', param: 'code', valueType: 'text', direction: 'desc' }]),
       query([code], [{ by: 'lastUpdated', direction: 'desc' }, { by: 'id', direction: 'asc' }]),
       query([], [{ by: 'lastUpdated', direction: 'desc' }]),
     ]) {

@@ -4,7 +4,7 @@
  */
 import type { IndexRows, QuantityRow, SortRow } from '../../store/index-rows.js';
 import { compareDecimal, parseDecimal } from '../units.js';
-import { compareCodePoints } from './values.js';
+import { clippedOrNull, compareCodePoints } from './values.js';
 
 function sortEntry(sorts: Map<string, SortRow>, param: string): SortRow {
   let row = sorts.get(param);
@@ -15,7 +15,9 @@ function sortEntry(sorts: Map<string, SortRow>, param: string): SortRow {
   return row;
 }
 
-function sortText(sorts: Map<string, SortRow>, param: string, value: string | null): void {
+/** Text keys are cut like string values (500 code points), so that each fits an entry of search_sort's text indexes. */
+function sortText(sorts: Map<string, SortRow>, param: string, text: string | null): void {
+  const value = clippedOrNull(text);
   if (value === null) return;
   const row = sortEntry(sorts, param);
   if (row.ascText === null || compareCodePoints(value, row.ascText) < 0) row.ascText = value;
